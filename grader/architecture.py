@@ -1,0 +1,110 @@
+"""Architecture rules, shared by the fail-fast check in the run and the trusted check after it.
+
+Pure Python on layer class names, shapes and graph op counts: no TensorFlow, no student objects.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from grader.spec import ArchitectureSpec
+
+# Every Keras convolution class counts as "a convolution" (aliases such as Convolution2D are these classes).
+CONV_CLASSES: dict[str, int] = {  # class -> convolution ops it puts in the inference graph
+    "Conv1D": 1, "Conv2D": 1, "Conv3D": 1,
+    "Conv1DTranspose": 1, "Conv2DTranspose": 1, "Conv3DTranspose": 1,
+    "SeparableConv1D": 2, "SeparableConv2D": 2,
+    "DepthwiseConv1D": 1, "DepthwiseConv2D": 1,
+    "ConvLSTM1D": 0, "ConvLSTM2D": 0, "ConvLSTM3D": 0,  # 0: recurrent, op count varies with sequence length
+}
+MAX_POOL_CLASSES = {"MaxPooling1D", "MaxPooling2D", "MaxPooling3D"}
+MAX_POOL_2D = "MaxPooling2D"
+FLATTENING = {"Flatten", "GlobalAveragePooling1D", "GlobalAveragePooling2D", "GlobalMaxPooling1D",
+              "GlobalMaxPooling2D", "Reshape"}
+
+
+@dataclass(frozen=True)
+class ArchitectureFacts:
+    """What is known of a model. ``None`` means unknown (e.g. layer list of a subclassed model)."""
+
+    layer_classes: Sequence[str] | None
+    input_shape: Sequence[int | None] | None
+    output_shape: Sequence[int | None] | None
+    conv_ops: int | None = None
+    max_pool_ops: int | None = None
+    unverifiable_layers: Sequence[str] = field(default=())
+
+
+def _shape(shape: Sequence[int | None] | None) -> str:
+    return "unknown" if shape is None else "(" + ", ".join("None" if d is None else str(d) for d in shape) + ")"
+
+
+def _layer_problems(classes: Sequence[str], spec: ArchitectureSpec) -> list[str]:
+    counts = Counter(classes)
+    convs = [c for c in classes if c in CONV_CLASSES]
+    problems = []
+    if len(convs) != spec.convolutions:
+        listed = f" ({', '.join(convs)})" if convs else ""
+        problems.append(f"found {len(convs)} convolution layers{listed}; exactly {spec.convolutions} required")
+    if counts[MAX_POOL_2D] != spec.max_pooling_2d:
+        problems.append(f"found {counts[MAX_POOL_2D]} MaxPooling2D layers; exactly {spec.max_pooling_2d} required")
+    return problems
+
+
+def _graph_problems(facts: ArchitectureFacts, spec: ArchitectureSpec) -> list[str]:
+    problems = []
+    classes = facts.layer_classes
+    if facts.conv_ops is not None:
+        if classes is None:
+            declared, expected = spec.convolutions, spec.convolutions
+        else:
+            declared = sum(1 for c in classes if c in CONV_CLASSES)
+            expected = sum(CONV_CLASSES.get(c, 0) for c in classes)
+        if facts.conv_ops > expected and not any(CONV_CLASSES.get(c) == 0 for c in classes or ()):
+            problems.append(
+                f"the model's computation contains {facts.conv_ops} convolution operations, more than its "
+                f"{declared} declared convolution layer(s) explain: a convolution inside a Lambda or custom layer counts too"
+            )
+    if facts.max_pool_ops is not None:
+        declared = spec.max_pooling_2d if classes is None else sum(1 for c in classes if c in MAX_POOL_CLASSES)
+        if facts.max_pool_ops > declared:
+            problems.append(
+                f"the model's computation contains {facts.max_pool_ops} max-pooling operations but only {declared} "
+                "max-pooling layer(s) are declared"
+            )
+    return problems
+
+
+def _shape_problems(facts: ArchitectureFacts, spec: ArchitectureSpec) -> list[str]:
+    problems = []
+    if facts.input_shape is not None:
+        accepted = [tuple(s) for s in spec.input_shapes]
+        if tuple(facts.input_shape) not in accepted:
+            problems.append(
+                f"input shape is {_shape(facts.input_shape)}; expected one of {', '.join(_shape(s) for s in accepted)}"
+            )
+    if facts.output_shape is not None:
+        if len(facts.output_shape) != 1 or facts.output_shape[0] != spec.outputs:
+            problems.append(f"output shape is {_shape(facts.output_shape)}; expected ({spec.outputs},)")
+    return problems
+
+
+def architecture_problems(facts: ArchitectureFacts, spec: ArchitectureSpec) -> list[str]:
+    """Each way ``facts`` break ``spec``, as a sentence; empty when the architecture is right."""
+    problems: list[str] = []
+    if facts.unverifiable_layers:
+        problems.append(
+            "the model uses layers whose computation cannot be verified without running your Python code: "
+            + ", ".join(facts.unverifiable_layers)
+        )
+    if facts.layer_classes is not None:
+        problems += _layer_problems(facts.layer_classes, spec)
+    problems += _graph_problems(facts, spec)
+    problems += _shape_problems(facts, spec)
+    return problems
+
+
+def missing_flatten(facts: ArchitectureFacts) -> bool:
+    """True when Dense layers act on an unflattened image: the output keeps spatial axes."""
+    return facts.output_shape is not None and len(facts.output_shape) > 1

@@ -1,0 +1,63 @@
+"""Entry point of the sandboxed child: ``python -I -m grader.harness SCRATCH``.
+
+SCRATCH holds job.json (written by the grader); the child writes events.jsonl, record.json and the exported
+models under SCRATCH/artifacts. The student's code runs with SCRATCH/work as its working directory.
+"""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from grader.harness.capture import CappedTee
+from grader.harness.state import RunState
+from grader.protocol import RunJob
+
+
+def _prepare_tensorflow(state: RunState) -> Any:
+    """Import TensorFlow, seed it, serve the data and intercept fit; returns the installed fit."""
+    import keras
+    import tensorflow as tf
+
+    from grader.harness import datasets, intercept
+
+    keras.utils.set_random_seed(state.job.seed)
+    gpus = tf.config.list_physical_devices("GPU")
+    state.meta["tensorflow_version"] = tf.__version__
+    state.meta["device"] = f"GPU ({', '.join(g.name for g in gpus)})" if gpus else "CPU"
+    loader = datasets.make_loader(state.job.data_path, state.job.train_limit, state.job.test_limit, state.data_requests)
+    datasets.install(loader)
+    return intercept.install(state, state.epochs_out, state.scratch)
+
+
+def main(argv: list[str]) -> int:
+    scratch = Path(argv[1])
+    job = RunJob.model_validate_json((scratch / "job.json").read_text(encoding="utf-8"))
+    state = RunState(job, scratch)
+    budget = [job.output_bytes]
+    out, err = CappedTee(sys.stdout, budget, state.epochs_out), CappedTee(sys.stderr, budget, state.epochs_out)
+    sys.stdout, sys.stderr = out, err
+    os.chdir(scratch / "work")
+    sys.argv = [job.submission_name]
+    state.event("start")
+    fit = _prepare_tensorflow(state)
+
+    from grader.harness import runner
+
+    namespace = runner.run_notebook(state) if job.kind == "notebook" else runner.run_module(state)
+    runner.call_entry_point(state, namespace)
+
+    import keras
+
+    intact = keras.Model.__dict__.get("fit") is fit
+    state.write_record(finished=True, harness_intact=intact, output_truncated=out.truncated or err.truncated)
+    state.event("done")
+    for stream in (out, err):
+        stream.flush()
+    # Skip interpreter teardown: student objects' finalisers have nothing more to say to the grade.
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -1,0 +1,234 @@
+"""Intercept ``keras.Model.fit``: enforce the epoch budget, record every epoch, find who stopped training.
+
+The recorder callback is put first in the list, so it copies each epoch's logs before any student callback
+can touch them; each student callback's hooks are wrapped to see whether *that* call set ``stop_training``.
+"""
+from __future__ import annotations
+
+import contextlib
+import inspect
+import io
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+from keras.src.utils import is_default
+
+from grader.architecture import ArchitectureFacts, architecture_problems
+from grader.harness.capture import EpochOutput
+from grader.harness.state import RunState
+from grader.protocol import CallbackInfo, LayerInfo, StopEvent
+
+HOOKS = ("on_train_begin", "on_train_end", "on_epoch_begin", "on_epoch_end", "on_train_batch_begin",
+         "on_train_batch_end", "on_batch_begin", "on_batch_end")
+SAMPLE_ROWS = 256
+
+
+class RecordingLogs(dict):  # type: ignore[type-arg]
+    """A copy of Keras' logs that remembers which keys the student's callback asked for."""
+
+    def __init__(self, data: dict[str, Any], reads: list[str]) -> None:
+        super().__init__(data)
+        self._reads = reads
+
+    def _note(self, key: Any) -> None:
+        if isinstance(key, str) and key not in self._reads:
+            self._reads.append(key)
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        self._note(key)
+        return super().get(key, default)
+
+    def __getitem__(self, key: Any) -> Any:
+        self._note(key)
+        return super().__getitem__(key)
+
+    def __contains__(self, key: object) -> bool:
+        self._note(key)
+        return super().__contains__(key)
+
+
+def _shape(shape: Any) -> list[int | None] | None:
+    try:
+        return [None if d is None else int(d) for d in tuple(shape)]
+    except (TypeError, ValueError):
+        return None
+
+
+def _describe(model: keras.Model, x_shape: list[int] | None) -> tuple[list[LayerInfo], list[int | None] | None, list[int | None] | None]:
+    layers = [LayerInfo(class_name=type(l).__name__, name=str(l.name))
+              for l in model._flatten_layers(include_self=False, recursive=True)
+              if type(l).__name__ != "InputLayer"]
+    try:
+        input_shape = _shape(model.inputs[0].shape)[1:]  # type: ignore[index]
+    except Exception:  # subclassed models have no symbolic inputs
+        input_shape = list(x_shape[1:]) if x_shape else None
+    try:
+        output_shape = _shape(model.outputs[0].shape)[1:]  # type: ignore[index]
+    except Exception:
+        output_shape = None
+    return layers, input_shape, output_shape
+
+
+def _callback_info(cb: Any, reads: list[str]) -> CallbackInfo:
+    cls = type(cb)
+    names = [n for n in dir(cls) if n.startswith("on_") and callable(getattr(cls, n, None))]
+    known = set(dir(keras.callbacks.Callback))
+    hooks = [n for n in names if n in known and not is_default(getattr(cb, n))]
+    unknown = [n for n in names if n not in known]
+    return CallbackInfo(class_name=cls.__name__, hooks=hooks, unknown_methods=unknown, logs_keys_read=reads)
+
+
+def _wrap_hooks(cb: Any, model: keras.Model, state: RunState, stops: list[StopEvent], reads: list[str]) -> None:
+    for hook in HOOKS:
+        method = getattr(cb, hook, None)
+        if method is None or is_default(method):
+            continue  # leave defaults alone: Keras dispatches batches asynchronously only then
+
+        def wrapper(*args: Any, _method: Callable[..., Any] = method, _hook: str = hook, **kwargs: Any) -> Any:
+            args = tuple(RecordingLogs(a, reads) if isinstance(a, dict) else a for a in args)
+            if isinstance(kwargs.get("logs"), dict):
+                kwargs["logs"] = RecordingLogs(kwargs["logs"], reads)
+            before = bool(getattr(model, "stop_training", False))
+            result = _method(*args, **kwargs)
+            if not before and bool(getattr(model, "stop_training", False)):
+                stops.append(StopEvent(callback=type(cb).__name__, hook=_hook, epoch=state.epoch))
+            return result
+
+        setattr(cb, hook, wrapper)
+
+
+def _flatten_callbacks(callbacks: Any) -> list[Any]:
+    if callbacks is None:
+        return []
+    if isinstance(callbacks, (list, tuple)):
+        return [c for item in callbacks for c in _flatten_callbacks(item)]
+    return [callbacks]
+
+
+def _metrics(logs: dict[str, Any] | None) -> dict[str, float]:
+    out = {}
+    for key, value in (logs or {}).items():
+        with contextlib.suppress(TypeError, ValueError):
+            out[str(key)] = float(np.asarray(value))
+    return out
+
+
+def _loss_name(model: keras.Model) -> str | None:
+    loss = getattr(model, "loss", None)
+    if loss is None or isinstance(loss, str):
+        return loss
+    return str(getattr(loss, "name", None) or getattr(loss, "__name__", None) or type(loss).__name__)
+
+
+def _save_sample(x: Any, folder: Path) -> tuple[list[int] | None, str | None, str, str | None]:
+    """Shape, dtype and kind of ``x``; saves its first rows for the trusted preprocessing inference."""
+    if not hasattr(x, "shape") or not hasattr(x, "__getitem__"):
+        return None, None, type(x).__name__, None
+    array = np.asarray(x[:SAMPLE_ROWS], dtype=np.float32)
+    folder.mkdir(parents=True, exist_ok=True)
+    np.save(folder / "x_sample.npy", array, allow_pickle=False)
+    return [int(d) for d in x.shape], str(getattr(x, "dtype", "")), "array", str(folder / "x_sample.npy")
+
+
+def _export(model: keras.Model, folder: Path) -> str | None:
+    """Export for the trusted process: a SavedModel (graph, no Python) and a .keras file (config)."""
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        try:
+            model.save(folder / "model.keras")
+        except Exception:  # subclassed models may not serialise their config; the graph still tells
+            pass
+        try:
+            model.export(str(folder / "savedmodel"), format="tf_saved_model", verbose=False)
+        except Exception as exc:
+            return f"{type(exc).__name__}: {exc}"[:2000]
+    return None
+
+
+class Recorder(keras.callbacks.Callback):
+    """First callback of every intercepted fit: times and copies each epoch's logs."""
+
+    def __init__(self, fit: dict[str, Any], state: RunState, epochs_out: EpochOutput) -> None:
+        super().__init__()
+        self.fit = fit
+        self.state = state
+        self.epochs_out = epochs_out
+        self._t0 = 0.0
+
+    def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
+        layers, input_shape, output_shape = _describe(self.model, self.fit.get("x_shape"))
+        facts = ArchitectureFacts([l.class_name for l in layers], input_shape, output_shape)
+        problems = architecture_problems(facts, self.state.job.architecture)
+        self.fit.update(layers=layers, input_shape=input_shape, output_shape=output_shape,
+                        architecture_problems=problems, model_class=type(self.model).__name__)
+        if problems and self.state.job.fail_fast:
+            self.state.abort_architecture(self.fit)
+
+    def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        self.state.epoch = epoch + 1
+        self.epochs_out.start(epoch + 1)
+        self._t0 = time.perf_counter()
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        seconds = time.perf_counter() - self._t0
+        entry = {"epoch": epoch + 1, "metrics": _metrics(logs), "seconds": round(seconds, 3)}
+        self.fit["epochs"].append(entry)
+        self.state.event("epoch", fit=self.fit["index"], of=self.fit["epochs_allowed"], **entry)
+
+
+def install(state: RunState, epochs_out: EpochOutput, scratch: Path) -> Callable[..., Any]:
+    """Replace ``keras.Model.fit`` (inherited by Sequential, functional and subclassed models)."""
+    original = keras.Model.fit
+    signature = inspect.signature(original)
+
+    def fit(self: keras.Model, *args: Any, **kwargs: Any) -> Any:
+        bound = signature.bind(self, *args, **kwargs)
+        params = bound.arguments
+        asked = params.get("epochs", 1)
+        try:
+            allowed = max(1, min(int(asked), state.job.epoch_budget))
+        except (TypeError, ValueError):
+            allowed = state.job.epoch_budget
+        index = len(state.fits) + 1
+        folder = scratch / "artifacts" / f"fit{index}"
+        x_shape, x_dtype, x_kind, sample = _save_sample(params.get("x"), folder)
+        y = params.get("y")
+        record: dict[str, Any] = {
+            "index": index, "cell": state.cell, "from_entry_point": state.in_entry_point,
+            "epochs_asked": asked if isinstance(asked, int) else None, "epochs_allowed": allowed,
+            "verbose_asked": None if "verbose" not in params else str(params["verbose"]),
+            "x_shape": x_shape, "x_dtype": x_dtype, "x_kind": x_kind, "sample_file": sample,
+            "y_shape": [int(d) for d in y.shape] if hasattr(y, "shape") else None,
+            "loss": _loss_name(self), "epochs": [], "stops": [], "callbacks": [],
+        }
+        state.fits.append(record)
+        student = _flatten_callbacks(params.get("callbacks"))
+        reads: list[list[str]] = []
+        for cb in student:
+            reads.append([])
+            _wrap_hooks(cb, self, state, record["stops"], reads[-1])
+        params.update(epochs=allowed, verbose=2, callbacks=[Recorder(record, state, epochs_out), *student])
+        state.event("fit", fit=index, cell=state.cell, epochs_asked=record["epochs_asked"], epochs_allowed=allowed)
+        try:
+            history = original(*bound.args, **bound.kwargs)
+        except BaseException as exc:
+            record["error"] = f"{type(exc).__name__}: {exc}"[:4000]
+            raise
+        finally:
+            epochs_out.stop()
+            record["callbacks"] = [_callback_info(cb, r) for cb, r in zip(student, reads)]
+            record["stop_training_at_end"] = bool(getattr(self, "stop_training", False))
+            for entry in record["epochs"]:
+                entry["output"] = epochs_out.text(entry["epoch"])
+            epochs_out.reset()
+        record["export_error"] = _export(self, folder)
+        if record["export_error"] is None:
+            record["artifact"] = str(folder)
+        return history
+
+    fit.__wrapped__ = original  # type: ignore[attr-defined]
+    keras.Model.fit = fit  # type: ignore[method-assign]
+    return fit

@@ -1,0 +1,60 @@
+"""The mutable state of one sandboxed run, and the two ways it is written out (events, record)."""
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from grader.harness.capture import EpochOutput
+from grader.protocol import CellError, FitRecord, RunJob, RunRecord, Skipped
+
+ABORT_EXIT_CODE = 17  # the harness stopped the run on purpose (fail-fast architecture verdict)
+
+
+class RunState:
+    def __init__(self, job: RunJob, scratch: Path) -> None:
+        self.job = job
+        self.scratch = scratch
+        self.epochs_out = EpochOutput(job.epoch_output_bytes)
+        self.cell: int | None = None
+        self.epoch = 0
+        self.in_entry_point = False
+        self.fits: list[dict[str, Any]] = []
+        self.cells: dict[int, int | None] = {}  # IPython execution count -> notebook cell number
+        self.errors: list[CellError] = []
+        self.skipped: list[Skipped] = []
+        self.data_requests: list[str] = []
+        self.meta: dict[str, Any] = {"seed": job.seed}
+        self._events = open(scratch / "events.jsonl", "a", encoding="utf-8", buffering=1)
+
+    def event(self, kind: str, **fields: Any) -> None:
+        """One JSON line for the grader's progress display and timeouts (not used for the grade)."""
+        self._events.write(json.dumps({"type": kind, "t": round(time.time(), 3), **fields}) + "\n")
+
+    def record(self, **extra: Any) -> RunRecord:
+        return RunRecord(
+            fits=[FitRecord.model_validate(f) for f in self.fits],
+            errors=self.errors,
+            skipped=self.skipped,
+            data_requests=self.data_requests[:100],
+            **self.meta,
+            **extra,
+        )
+
+    def write_record(self, **extra: Any) -> None:
+        path = self.scratch / "record.json"
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(self.record(**extra).model_dump_json(), encoding="utf-8")
+        os.replace(tmp, path)
+
+    def abort_architecture(self, fit: dict[str, Any]) -> None:
+        """Fail fast: the architecture breaks the spec, so training would be wasted time."""
+        fit.setdefault("error", "stopped by cnngrade before training: the architecture breaks the exercise's rules")
+        self.event("abort", reason="architecture", problems=fit.get("architecture_problems", []))
+        self.write_record(aborted="architecture", finished=True)
+        for stream in (sys.stdout, sys.stderr):
+            stream.flush()
+        os._exit(ABORT_EXIT_CODE)

@@ -1,0 +1,98 @@
+"""Load a submission (.ipynb or .py) into code units, ignoring every saved output.
+
+Nothing here executes student code: notebooks are parsed with nbformat, saved outputs and execution counts
+are dropped (a stale output claiming success must not count), and problems become ``SubmissionProblem``s
+that the report shows instead of crashes.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+
+from grader.errors import SubmissionNotFoundError
+
+MAX_SUBMISSION_BYTES = 20_000_000
+MAX_CELLS = 2_000
+
+
+@dataclass(frozen=True)
+class CodeUnit:
+    """One unit of execution: a notebook code cell (``cell`` 1-based among all cells) or a whole module."""
+
+    cell: int | None
+    source: str
+
+
+@dataclass(frozen=True)
+class Submission:
+    path: Path
+    kind: str  # "notebook" or "module"
+    sha256: str
+    units: tuple[CodeUnit, ...] = ()
+    problem: str | None = None  # why it cannot be run at all, in words a student can act on
+    notes: tuple[str, ...] = field(default=())
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _decode(data: bytes, path: Path) -> tuple[str | None, str | None]:
+    if b"\x00" in data[:8192]:
+        return None, f"{path.name} is a binary file, not a {'notebook' if path.suffix == '.ipynb' else 'Python file'}."
+    try:
+        return data.decode("utf-8"), None
+    except UnicodeDecodeError as exc:
+        return None, f"{path.name} is not valid UTF-8 text (byte {exc.start}); save it again as UTF-8."
+
+
+def _notebook_units(text: str, path: Path) -> tuple[tuple[CodeUnit, ...], str | None, tuple[str, ...]]:
+    try:
+        node = nbformat.reads(text, as_version=4)
+    except (json.JSONDecodeError, nbformat.reader.NotJSONError) as exc:
+        return (), f"{path.name} is not a valid notebook: its JSON is malformed ({exc}).", ()
+    except Exception as exc:  # nbformat raises several kinds for structurally wrong notebooks
+        return (), f"{path.name} is not a valid notebook ({type(exc).__name__}: {exc}).", ()
+    notes: list[str] = []
+    language = (node.get("metadata", {}).get("kernelspec", {}) or {}).get("language")
+    if language and str(language).lower() != "python":
+        notes.append(f"The notebook's kernelspec names language {language!r}; it was run as Python.")
+    cells = node.get("cells", [])
+    if len(cells) > MAX_CELLS:
+        return (), f"{path.name} has {len(cells)} cells; at most {MAX_CELLS} are graded.", tuple(notes)
+    units = tuple(
+        CodeUnit(cell=index, source=str(cell.get("source", "")))
+        for index, cell in enumerate(cells, start=1)
+        if cell.get("cell_type") == "code"
+    )
+    if not units:
+        return (), f"{path.name} has no code cells.", tuple(notes)
+    return units, None, tuple(notes)
+
+
+def load_submission(path: str | Path) -> Submission:
+    """Read ``path``; a missing file raises, anything wrong inside the file becomes ``problem``."""
+    path = Path(path)
+    if not path.is_file():
+        raise SubmissionNotFoundError(f"{path}: no such file (expected a .ipynb notebook or a .py module)")
+    if path.suffix not in (".ipynb", ".py"):
+        raise SubmissionNotFoundError(f"{path}: cnngrade grades .ipynb notebooks and .py modules, not {path.suffix or 'files without a suffix'}")
+    kind = "notebook" if path.suffix == ".ipynb" else "module"
+    size = path.stat().st_size
+    if size > MAX_SUBMISSION_BYTES:
+        return Submission(path, kind, "", problem=f"{path.name} is {size} bytes; submissions are capped at {MAX_SUBMISSION_BYTES} bytes.")
+    data = path.read_bytes()
+    digest = _sha256(data)
+    if not data.strip():
+        return Submission(path, kind, digest, problem=f"{path.name} is empty.")
+    text, problem = _decode(data, path)
+    if text is None:
+        return Submission(path, kind, digest, problem=problem)
+    if kind == "module":
+        return Submission(path, kind, digest, units=(CodeUnit(cell=None, source=text),))
+    units, problem, notes = _notebook_units(text, path)
+    return Submission(path, kind, digest, units=units, problem=problem, notes=notes)
