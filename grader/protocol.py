@@ -140,3 +140,4 @@ class Measurement(_Strict):
     train_accuracy: float | None
     test_accuracy: float | None
     error: str | None = None
+    note: str | None = None

@@ -1,0 +1,114 @@
+"""The core API: ``grade`` one submission into a Report. The CLI is a thin layer over this."""
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+from grader import __version__
+from grader.checks import Outcome, run_checks
+from grader.data import resolve_dataset
+from grader.evidence import Evidence
+from grader.exercises import find_exercise
+from grader.pipeline import Progress, infer_preprocessing, measure, run_submission
+from grader.report import EpochSummary, GradeDetails, Report, TestResult, Timings
+from grader.submission import load_submission
+
+DEFAULT_SEED = 20240601
+
+
+def grade(*, submission: str | os.PathLike[str], exercise: str | os.PathLike[str] | None = None,
+          data: str | os.PathLike[str] | None = None, seed: int = DEFAULT_SEED, full: bool = False,
+          cpu: bool = False, timeout_s: float | None = None, progress: Progress | None = None,
+          keep_scratch: Path | None = None) -> Report:
+    """Grade ``submission`` against ``exercise`` (default: mnist-single-conv).
+
+    Raises a ``CnngradeError`` only when grading is impossible (usage problem, data missing); everything the
+    submission does wrong ends up in the returned report.
+    """
+    started = time.monotonic()
+    spec, _ = find_exercise(exercise)
+    sub = load_submission(submission)
+    data_path = resolve_dataset(spec.dataset.name, data=data)
+    ev = Evidence(spec=spec, submission=sub, notes=list(sub.notes))
+    run_s = measure_s = 0.0
+    scratch = Path(tempfile.mkdtemp(prefix="cnngrade-"))
+    try:
+        if sub.problem is None:
+            run_s = run_submission(ev, scratch=scratch, data_path=data_path, seed=seed, full=full, cpu=cpu,
+                                   timeout_s=timeout_s, progress=progress)
+            infer_preprocessing(ev, scratch=scratch, data_path=data_path)
+            measure_s = measure(ev, scratch=scratch, data_path=data_path, cpu=cpu, progress=progress)
+    finally:
+        if keep_scratch is not None:
+            shutil.copytree(scratch, keep_scratch, dirs_exist_ok=True, symlinks=True)
+        shutil.rmtree(scratch, ignore_errors=True)
+    timings = Timings(run_s=round(run_s, 2), measure_s=round(measure_s, 2),
+                      total_s=round(time.monotonic() - started, 2), mean_epoch_s=_mean_epoch(ev))
+    return build_report(ev, run_checks(ev), seed=seed, timings=timings)
+
+
+def _mean_epoch(ev: Evidence) -> float | None:
+    fit = ev.fit
+    if not fit or not fit.epochs:
+        return None
+    return round(sum(e.seconds for e in fit.epochs) / len(fit.epochs), 3)
+
+
+def _tests(ev: Evidence, outcomes: list[Outcome]) -> list[TestResult]:
+    points = ev.spec.points
+    tests = []
+    for number, o in enumerate(outcomes, start=1):
+        worth = float(getattr(points, o.id))
+        output = o.output + (f"\nHint: {o.hint}" if o.hint else "")
+        tests.append(TestResult(name=o.name, number=str(number), score=worth if o.passed else 0.0, max_score=worth,
+                                status="passed" if o.passed else "failed", output=output, tags=[o.id],
+                                extra_data={"check": o.id, "hint": o.hint}))
+    return tests
+
+
+def _history(ev: Evidence) -> list[EpochSummary]:
+    fit = ev.fit
+    key = ev.accuracy_key
+    return [EpochSummary(epoch=e.epoch, accuracy=e.metrics.get(key) if key else None, loss=e.metrics.get("loss"),
+                         seconds=e.seconds, metrics=e.metrics) for e in (fit.epochs if fit else [])]
+
+
+def _graded_source(ev: Evidence) -> str | None:
+    fit = ev.fit
+    if fit is None:
+        return None
+    where = f"entry point {ev.spec.entry_point}()" if fit.from_entry_point else (
+        f"cell {fit.cell}" if fit.cell is not None else "the module")
+    total = len(ev.record.fits) if ev.record else 1
+    return f"fit call {fit.index} of {total}, in {where}" + (" (the last one is graded)" if total > 1 else "")
+
+
+def build_report(ev: Evidence, outcomes: list[Outcome], *, seed: int, timings: Timings) -> Report:
+    tests = _tests(ev, outcomes)
+    score, max_score = sum(t.score for t in tests), sum(t.max_score for t in tests)
+    passed = all(o.passed for o in outcomes)
+    record, fit, stop, m = ev.record, ev.fit, ev.stop, ev.measurement
+    error = ev.submission.problem or (None if record else ev.record_problem)
+    details = GradeDetails(
+        grader_version=__version__, exercise_id=ev.spec.id, exercise_version=ev.spec.version,
+        submission=str(ev.submission.path), submission_sha256=ev.submission.sha256,
+        status="passed" if passed else ("error" if error else "failed"), error=error, seed=seed,
+        isolation="process", device=record.device if record else None,
+        tensorflow_version=record.tensorflow_version if record else None,
+        graded_fit=fit.index if fit else None, graded_fit_source=_graded_source(ev),
+        fit_calls=len(record.fits) if record else 0, epoch_budget=ev.spec.training.epoch_budget,
+        epochs_asked=fit.epochs_asked if fit else None, epochs_run=len(fit.epochs) if fit else 0,
+        stop_epoch=stop.epoch if stop else None, stopped_by=f"{stop.callback}.{stop.hook}" if stop else None,
+        history=_history(ev), train_accuracy=m.train_accuracy if m else None,
+        test_accuracy=m.test_accuracy if m else None,
+        preprocessing=ev.preprocessing.describe() if ev.preprocessing else ev.preprocessing_problem,
+        errors=record.errors if record else [], skipped=record.skipped if record else [],
+        hints=[o.hint for o in outcomes if o.hint and not o.passed],
+        notes=ev.notes + ([m.note] if m and m.note else []), timings=timings)
+    summary = f"{score:g}/{max_score:g} points: " + ("all checks passed" if passed else
+                                                      ", ".join(o.name for o in outcomes if not o.passed) + " failed")
+    return Report(score=score, max_score=max_score, execution_time=timings.total_s, output=summary, tests=tests,
+                  extra_data=details)

@@ -1,0 +1,208 @@
+"""The named checks. Each passes only on facts the grader recorded or re-measured itself."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from grader import hints
+from grader.architecture import ArchitectureFacts, architecture_problems
+from grader.evidence import Evidence
+
+
+@dataclass(frozen=True)
+class Outcome:
+    id: str
+    name: str
+    passed: bool
+    output: str
+    hint: str | None = None
+
+
+NOT_TRAINED = "no model was trained: model.fit was never called"
+
+
+def _no_training(ev: Evidence) -> str | None:
+    """Why there is nothing to judge about training, or None when a graded fit ran epochs."""
+    if ev.aborted:
+        return "not run: the architecture check failed, so cnngrade stopped before training (use --full to train anyway)"
+    fit = ev.fit
+    if fit is None:
+        if ev.record is None:
+            return "not run: the submission did not get to training"
+        return NOT_TRAINED
+    if not fit.epochs:
+        return f"training failed before the first epoch ended: {fit.error or 'no epoch completed'}"
+    return None
+
+
+def check_ran(ev: Evidence) -> Outcome:
+    name = "Code ran"
+    sub = ev.submission
+    if sub.problem:
+        return Outcome("ran", name, False, sub.problem)
+    child = ev.child
+    if child and child.timed_out:
+        where = f"cell {child.last_cell}" if child.last_cell else "the code"
+        limit = ev.spec.limits.cell_timeout_s if child.limit == "cell timeout" else ev.spec.limits.timeout_s
+        return Outcome("ran", name, False, f"timeout: {where} was still running after the {limit:g} s limit",
+                       "Look for an endless loop or input(): graded code must run unattended.")
+    if ev.record is None:
+        return Outcome("ran", name, False, f"the run ended without a result: {ev.record_problem}")
+    errors = ev.errors
+    notes = [f"skipped {s.command!r} ({s.reason})" for s in ev.record.skipped]
+    notes += [f"{e.where}: {e.type} from TensorFlow 1 API, ignored" for e in ev.tf1_errors]
+    suffix = ("\n" + "\n".join(notes)) if notes else ""
+    if errors:
+        text = "\n\n".join(f"{e.where}:\n{e.traceback}" for e in errors)
+        return Outcome("ran", name, False, f"{len(errors)} error(s):\n{text}{suffix}", hints.tf1_hint(ev))
+    if ev.aborted:
+        return Outcome("ran", name, True, f"ran without errors until cnngrade stopped it at training{suffix}")
+    units = len(sub.units)
+    what = f"all {units} code cells" if sub.kind == "notebook" else "the module"
+    return Outcome("ran", name, True, f"{what} ran without errors{suffix}", hints.tf1_hint(ev))
+
+
+def _measured_facts(ev: Evidence) -> ArchitectureFacts | None:
+    m = ev.measurement
+    if m is None or m.error and m.output_shape is None and m.input_shape is None:
+        return None
+    return ArchitectureFacts(m.layer_classes, m.input_shape, m.output_shape, m.conv_ops, m.max_pool_ops,
+                             m.unverifiable_layers)
+
+
+def check_architecture(ev: Evidence) -> Outcome:
+    name = "Architecture: exactly one convolution and one MaxPooling2D"
+    fit = ev.fit
+    if fit is None:
+        return Outcome("architecture", name, False, NOT_TRAINED if ev.record else "not run")
+    if fit.architecture_problems and (ev.aborted or ev.measurement is None):
+        text = "; ".join(fit.architecture_problems)
+        return Outcome("architecture", name, False, f"{text} (seen when training started)", hints.architecture_hint(ev))
+    facts = _measured_facts(ev)
+    if facts is None:
+        why = ev.measurement_problem or fit.export_error or fit.error or "the trained model could not be exported"
+        return Outcome("architecture", name, False, f"could not verify the trained model: {why}", hints.architecture_hint(ev))
+    problems = architecture_problems(facts, ev.spec.architecture)
+    if ev.measurement and ev.measurement.forbidden_ops:
+        problems.append(ev.measurement.error or "forbidden operations in the model")
+    if problems:
+        return Outcome("architecture", name, False, "; ".join(problems), hints.architecture_hint(ev))
+    layers = ", ".join(facts.layer_classes) if facts.layer_classes is not None else "subclassed model"
+    return Outcome("architecture", name, True,
+                   f"layers {layers}; {facts.conv_ops} convolution and {facts.max_pool_ops} max-pooling operation(s) "
+                   f"in the exported graph; input {tuple(facts.input_shape or ())}, output {tuple(facts.output_shape or ())}")
+
+
+def check_budget(ev: Evidence) -> Outcome:
+    t, budget = ev.spec.training, ev.spec.training.epoch_budget
+    name = f"Reached {t.metric} above {t.threshold} within {budget} epochs"
+    why = _no_training(ev)
+    if why:
+        return Outcome("budget", name, False, why)
+    fit = ev.fit
+    assert fit is not None
+    if ev.accuracy_key is None:
+        return Outcome("budget", name, False, "no accuracy was logged during training",
+                       "Compile with metrics=['accuracy'] so that training reports its accuracy.")
+    asked = "" if fit.epochs_asked is None or fit.epochs_asked <= budget else (
+        f" (fit asked for {fit.epochs_asked} epochs; cnngrade allows {budget})")
+    first = ev.first_above
+    best = max(ev.accuracies())
+    if first is None:
+        return Outcome("budget", name, False, f"best training accuracy in {len(fit.epochs)} epochs was {best:.4f}{asked}",
+                       hints.accuracy_hint(ev))
+    return Outcome("budget", name, True, f"accuracy {ev.accuracies()[first - 1]:.4f} at epoch {first}{asked}")
+
+
+def check_stopped(ev: Evidence) -> Outcome:
+    t = ev.spec.training
+    name = f"Callback stopped training at the first epoch above {t.threshold}"
+    why = _no_training(ev)
+    if why:
+        return Outcome("stopped", name, False, why)
+    fit, first, stop = ev.fit, ev.first_above, ev.stop
+    assert fit is not None
+    accs = ev.accuracies()
+    if stop is None:
+        if fit.stop_training_at_end:
+            return Outcome("stopped", name, False, "training stopped, but not by one of the callbacks passed to fit")
+        if first is None:
+            return Outcome("stopped", name, False,
+                           f"training ran all {len(fit.epochs)} epochs without passing {t.threshold}, and no callback stopped it",
+                           hints.callback_hint(ev) or hints.accuracy_hint(ev))
+        return Outcome("stopped", name, False,
+                       f"accuracy passed {t.threshold} at epoch {first}, but no callback stopped training "
+                       f"(it ran {len(fit.epochs)} epochs)", hints.callback_hint(ev))
+    at = accs[stop.epoch - 1] if 0 < stop.epoch <= len(accs) else float("nan")
+    by = f"{stop.callback}.{stop.hook}"
+    if first is None or stop.epoch < first:
+        return Outcome("stopped", name, False, f"{by} stopped training at epoch {stop.epoch} with accuracy {at:.4f}, "
+                       f"not above {t.threshold}", hints.callback_hint(ev) or hints.threshold_hint(ev, at))
+    if stop.epoch > first:
+        return Outcome("stopped", name, False, f"{by} stopped training at epoch {stop.epoch}, but accuracy was already "
+                       f"{accs[first - 1]:.4f} at epoch {first}", hints.callback_hint(ev))
+    return Outcome("stopped", name, True, f"{by} stopped training at epoch {stop.epoch} (accuracy {at:.4f})")
+
+
+def check_message(ev: Evidence) -> Outcome:
+    expected = ev.spec.training.message
+    name = "Printed the required message when stopping"
+    why = _no_training(ev)
+    if why:
+        return Outcome("message", name, False, why)
+    stop = ev.stop
+    if stop is None:
+        return Outcome("message", name, False, "no callback stopped training, so there was no stopping epoch to print at")
+    text = ev.epoch_output(stop.epoch)
+    if any(expected in line for line in text.splitlines()):
+        return Outcome("message", name, True, f"printed {expected!r} at epoch {stop.epoch}")
+    elsewhere = [e.epoch for e in ev.fit.epochs if expected in e.output] if ev.fit else []
+    if elsewhere:
+        return Outcome("message", name, False, f"the message was printed at epoch {elsewhere[0]}, "
+                       f"but training stopped at epoch {stop.epoch}")
+    near = hints.message_diff(expected, text)
+    if near:
+        got, marker = near
+        return Outcome("message", name, False,
+                       f"expected: {expected}\n     got: {got}\n          {marker}",
+                       "Print the message exactly as given (copy it from the exercise).")
+    return Outcome("message", name, False, f"{expected!r} was not printed at the stopping epoch {stop.epoch}",
+                   "Print the message in the callback, right where it sets self.model.stop_training = True.")
+
+
+def _measured_accuracy(ev: Evidence, split: str, floor: float, id_: str, name: str) -> Outcome:
+    why = _no_training(ev)
+    if why:
+        return Outcome(id_, name, False, why)
+    if ev.preprocessing is None:
+        return Outcome(id_, name, False, f"cannot measure: {ev.preprocessing_problem}")
+    m = ev.measurement
+    value = None if m is None else (m.train_accuracy if split == "train" else m.test_accuracy)
+    if value is None:
+        problem = (m.error if m else None) or ev.measurement_problem or "the model could not be evaluated"
+        return Outcome(id_, name, False, f"cannot measure: {problem}")
+    limit = ev.spec.dataset.train_limit if split == "train" else ev.spec.dataset.test_limit
+    count = limit or (60000 if split == "train" else 10000)
+    text = (f"{value:.4f} on {count} {split}ing images (needs >= {floor}); "
+            f"inputs prepared as in training: {ev.preprocessing.describe()}")
+    return Outcome(id_, name, value >= floor, text, None if value >= floor else hints.accuracy_hint(ev))
+
+
+def check_train_accuracy(ev: Evidence) -> Outcome:
+    floor = ev.spec.training.train_accuracy_floor
+    return _measured_accuracy(ev, "train", floor, "train_accuracy", f"Re-measured training accuracy >= {floor}")
+
+
+def check_test_accuracy(ev: Evidence) -> Outcome:
+    floor = ev.spec.training.min_test_accuracy
+    return _measured_accuracy(ev, "test", floor, "test_accuracy", f"Test accuracy >= {floor}")
+
+
+CHECKS: tuple[Callable[[Evidence], Outcome], ...] = (
+    check_ran, check_architecture, check_budget, check_stopped, check_message, check_train_accuracy,
+    check_test_accuracy,
+)
+
+
+def run_checks(ev: Evidence) -> list[Outcome]:
+    return [check(ev) for check in CHECKS]

@@ -1,0 +1,76 @@
+"""Everything known after a run, and the facts derived from it that several checks share."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from grader.preprocessing import Preprocessing
+from grader.protocol import CellError, FitRecord, Measurement, RunRecord, StopEvent
+from grader.sandbox import ChildResult
+from grader.spec import ExerciseSpec
+from grader.submission import Submission
+
+ACCURACY_KEYS = ("accuracy", "acc", "sparse_categorical_accuracy", "categorical_accuracy")
+TF1_NAMES = ("ConfigProto", "Session", "InteractiveSession", "GPUOptions", "placeholder", "enable_eager_execution",
+             "get_default_graph", "reset_default_graph", "set_random_seed", "logging.set_verbosity")
+
+
+def is_tf1_error(error: CellError) -> bool:
+    """An AttributeError from a TensorFlow 1-only API, as course notebooks' first cells raise under TF 2."""
+    return error.type == "AttributeError" and "tensorflow" in error.message and any(
+        f"'{name}'" in error.message for name in TF1_NAMES)
+
+
+@dataclass
+class Evidence:
+    spec: ExerciseSpec
+    submission: Submission
+    child: ChildResult | None = None
+    record: RunRecord | None = None
+    record_problem: str | None = None
+    measurement: Measurement | None = None
+    measurement_problem: str | None = None
+    preprocessing: Preprocessing | None = None
+    preprocessing_problem: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def fit(self) -> FitRecord | None:
+        """The graded fit: the last one the submission ran (the entry point's, when it was called)."""
+        return self.record.fits[-1] if self.record and self.record.fits else None
+
+    @property
+    def aborted(self) -> bool:
+        return bool(self.record and self.record.aborted == "architecture")
+
+    @property
+    def errors(self) -> list[CellError]:
+        return [e for e in (self.record.errors if self.record else []) if not is_tf1_error(e)]
+
+    @property
+    def tf1_errors(self) -> list[CellError]:
+        return [e for e in (self.record.errors if self.record else []) if is_tf1_error(e)]
+
+    @property
+    def accuracy_key(self) -> str | None:
+        fit = self.fit
+        keys = set().union(*(e.metrics for e in fit.epochs)) if fit and fit.epochs else set()
+        preferred = (self.spec.training.metric, *ACCURACY_KEYS)
+        return next((k for k in preferred if k in keys), None)
+
+    def accuracies(self) -> list[float]:
+        key = self.accuracy_key
+        return [e.metrics.get(key, float("nan")) for e in self.fit.epochs] if self.fit and key else []
+
+    @property
+    def first_above(self) -> int | None:
+        """1-based first epoch whose training accuracy is above the threshold."""
+        threshold = self.spec.training.threshold
+        return next((i for i, a in enumerate(self.accuracies(), start=1) if a > threshold), None)
+
+    @property
+    def stop(self) -> StopEvent | None:
+        return self.fit.stops[0] if self.fit and self.fit.stops else None
+
+    def epoch_output(self, epoch: int) -> str:
+        fit = self.fit
+        return next((e.output for e in fit.epochs if e.epoch == epoch), "") if fit else ""

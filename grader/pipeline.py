@@ -1,0 +1,122 @@
+"""Run the submission in its sandbox, then the trusted measurement in another, and gather the evidence."""
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from grader import artifacts, preprocessing
+from grader.evidence import Evidence
+from grader.protocol import MeasureJob, Measurement, RunJob, Unit
+from grader.sandbox import clean_env, python_argv, run_child
+
+Progress = Callable[[str], None]
+
+
+def _describe_event(event: dict[str, Any]) -> str | None:
+    kind = event.get("type")
+    if kind == "cell" and event.get("cell"):
+        return f"running cell {event['cell']}"
+    if kind == "entry_point":
+        return f"calling {event.get('name')}()"
+    if kind == "fit":
+        return f"training (asked {event.get('epochs_asked')} epochs, allowed {event.get('epochs_allowed')})"
+    if kind == "epoch":
+        metrics = event.get("metrics") or {}
+        acc = next((metrics[k] for k in ("accuracy", "acc") if k in metrics), None)
+        acc_text = f" accuracy {acc:.4f}" if isinstance(acc, float) else ""
+        return f"epoch {event.get('epoch')}/{event.get('of')}{acc_text} ({event.get('seconds', 0):.1f} s)"
+    if kind == "abort":
+        return "architecture breaks the rules: stopping before training"
+    return None
+
+
+def run_submission(ev: Evidence, *, scratch: Path, data_path: Path, seed: int, full: bool, cpu: bool,
+                   timeout_s: float | None, progress: Progress | None) -> float:
+    """Run the student's code in a child; fills ``ev.child`` and ``ev.record``; returns the wall time."""
+    spec, sub = ev.spec, ev.submission
+    work = scratch / "work"
+    work.mkdir(parents=True)
+    shutil.copyfile(sub.path, work / sub.path.name)
+    job = RunJob(kind=sub.kind, submission_name=sub.path.name, units=[Unit(cell=u.cell, source=u.source) for u in sub.units],
+                 data_path=str(data_path), train_limit=spec.dataset.train_limit, test_limit=spec.dataset.test_limit,
+                 epoch_budget=spec.training.epoch_budget, entry_point=spec.entry_point, seed=seed, fail_fast=not full,
+                 architecture=spec.architecture, output_bytes=spec.limits.output_bytes)
+    (scratch / "job.json").write_text(job.model_dump_json(), encoding="utf-8")
+    extra = {"PYTHONHASHSEED": str(seed)}
+    if cpu:
+        extra["CUDA_VISIBLE_DEVICES"] = ""
+
+    def on_event(event: dict[str, Any]) -> None:
+        text = _describe_event(event)
+        if text and progress:
+            progress(text)
+
+    ev.child = run_child(argv=python_argv("grader.harness", str(scratch)), cwd=work, env=clean_env(scratch, extra=extra),
+                         stdout=scratch / "stdout.log", stderr=scratch / "stderr.log", events=scratch / "events.jsonl",
+                         timeout_s=timeout_s or spec.limits.timeout_s, cell_timeout_s=spec.limits.cell_timeout_s,
+                         on_event=on_event)
+    ev.record, ev.record_problem = artifacts.read_record(scratch)
+    if ev.record is not None and not ev.record.finished:
+        ev.record_problem = "the run did not finish"
+    if ev.record is None and not ev.child.timed_out:
+        code = ev.child.returncode
+        signal_note = " (killed: likely out of memory)" if code == -9 else ""
+        ev.record_problem = (f"{ev.record_problem}; the process exited with code {code}{signal_note}. "
+                             f"Last output:\n{artifacts.tail(scratch / 'stderr.log', 1500)}")
+    return ev.child.wall_s
+
+
+def infer_preprocessing(ev: Evidence, *, scratch: Path, data_path: Path) -> None:
+    fit = ev.fit
+    if fit is None:
+        return
+    if fit.x_kind != "array":
+        ev.preprocessing_problem = f"fit received a {fit.x_kind}, not arrays, so the preprocessing cannot be inferred"
+        return
+    folder = artifacts.fit_folder(scratch, fit.index)
+    try:
+        if folder is None:
+            raise preprocessing.PreprocessingUnknown("the training inputs were not saved")
+        sample = preprocessing.load_sample(folder / "x_sample.npy")
+        with np.load(data_path, allow_pickle=False) as data:
+            raw = data["x_train"][: len(sample)]
+        ev.preprocessing = preprocessing.infer(sample, raw)
+    except preprocessing.PreprocessingUnknown as exc:
+        ev.preprocessing_problem = str(exc)
+
+
+def measure(ev: Evidence, *, scratch: Path, data_path: Path, cpu: bool, progress: Progress | None) -> float:
+    """Re-measure the graded model in a separate child that runs no student Python."""
+    fit = ev.fit
+    if fit is None or ev.aborted or not fit.epochs:
+        return 0.0
+    folder = artifacts.fit_folder(scratch, fit.index)
+    if folder is None or fit.artifact is None:
+        ev.measurement_problem = fit.export_error or "the trained model was not exported"
+        return 0.0
+    pre = ev.preprocessing or preprocessing.Preprocessing(reshape=(28, 28), scale=1.0, offset=0.0)
+    measure_dir = scratch / "measure"
+    measure_dir.mkdir()
+    job = MeasureJob(model_dir=str(folder), data_path=str(data_path), train_limit=ev.spec.dataset.train_limit,
+                     test_limit=ev.spec.dataset.test_limit, reshape=list(pre.reshape), scale=pre.scale,
+                     offset=pre.offset)
+    (measure_dir / "job.json").write_text(job.model_dump_json(), encoding="utf-8")
+    if progress:
+        progress("re-measuring the trained model")
+    start = time.monotonic()
+    out = measure_dir / "measurement.json"
+    result = run_child(argv=python_argv("grader.measure", str(measure_dir / "job.json"), str(out)), cwd=measure_dir,
+                       env=clean_env(measure_dir, extra={"CUDA_VISIBLE_DEVICES": ""} if cpu else None),
+                       stdout=measure_dir / "stdout.log", stderr=measure_dir / "stderr.log",
+                       events=measure_dir / "events.jsonl", timeout_s=600, cell_timeout_s=600)
+    try:
+        ev.measurement = Measurement.model_validate_json(artifacts.read_capped(out, 1 << 20))
+    except Exception as exc:  # any failure here is reported, never raised
+        tail = artifacts.tail(measure_dir / "stderr.log", 1500)
+        ev.measurement_problem = f"the measurement failed (exit code {result.returncode}: {exc}). {tail}"
+    return time.monotonic() - start

@@ -1,0 +1,128 @@
+"""The report: Gradescope's ``results.json`` shape, with cnngrade's own fields under ``extra_data``.
+
+Versioned (``extra_data.schema_version``), validated by frozen pydantic models, written atomically.
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from grader.protocol import CellError, Skipped
+
+SCHEMA_VERSION = 1
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class CheckExtra(_Frozen):
+    check: str
+    hint: str | None = None
+
+
+class TestResult(_Frozen):
+    """One named check, as Gradescope shows it."""
+
+    name: str
+    number: str
+    score: float
+    max_score: float
+    status: Literal["passed", "failed"]
+    output: str
+    visibility: Literal["visible", "hidden", "after_due_date", "after_published"] = "visible"
+    tags: list[str] = Field(default_factory=list)
+    extra_data: CheckExtra
+
+
+class EpochSummary(_Frozen):
+    epoch: int
+    accuracy: float | None
+    loss: float | None
+    seconds: float
+    metrics: dict[str, float]
+
+
+class Timings(_Frozen):
+    run_s: float = 0.0
+    measure_s: float = 0.0
+    total_s: float = 0.0
+    mean_epoch_s: float | None = None
+
+
+class GradeDetails(_Frozen):
+    schema_version: Literal[1] = SCHEMA_VERSION
+    grader_version: str
+    exercise_id: str
+    exercise_version: str
+    submission: str
+    submission_sha256: str
+    status: Literal["passed", "failed", "error"]
+    error: str | None = None
+    seed: int
+    isolation: str
+    device: str | None = None
+    tensorflow_version: str | None = None
+    graded_fit: int | None = None
+    graded_fit_source: str | None = None
+    fit_calls: int = 0
+    epoch_budget: int
+    epochs_asked: int | None = None
+    epochs_run: int = 0
+    stop_epoch: int | None = None
+    stopped_by: str | None = None
+    history: list[EpochSummary] = Field(default_factory=list)
+    train_accuracy: float | None = None
+    test_accuracy: float | None = None
+    preprocessing: str | None = None
+    errors: list[CellError] = Field(default_factory=list)
+    skipped: list[Skipped] = Field(default_factory=list)
+    hints: list[str] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list)
+    timings: Timings = Timings()
+
+
+class Report(_Frozen):
+    score: float
+    max_score: float
+    execution_time: float
+    output: str
+    visibility: Literal["visible", "hidden", "after_due_date", "after_published"] = "visible"
+    stdout_visibility: Literal["visible", "hidden"] = "visible"
+    tests: list[TestResult]
+    extra_data: GradeDetails
+
+    @property
+    def passed(self) -> bool:
+        return self.extra_data.status == "passed"
+
+
+def report_schema() -> dict[str, object]:
+    schema = Report.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = f"https://cnngrade.invalid/schema/report-v{SCHEMA_VERSION}.json"
+    return schema
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write ``text`` so that ``path`` is either the old file or the whole new one, never a torn one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_report(report: Report, path: Path) -> None:
+    write_atomic(path, json.dumps(report.model_dump(mode="json"), indent=2) + "\n")
