@@ -1,0 +1,48 @@
+from grader.architecture import ArchitectureFacts, architecture_problems, missing_flatten
+from grader.spec import ArchitectureSpec
+
+SPEC = ArchitectureSpec()
+GOOD = ["Conv2D", "MaxPooling2D", "Flatten", "Dense", "Dense"]
+
+
+def test_reference_architecture_passes() -> None:
+    assert architecture_problems(ArchitectureFacts(GOOD, [28, 28, 1], [10], conv_ops=1, max_pool_ops=1), SPEC) == []
+
+
+def test_two_convolutions_fail() -> None:
+    facts = ArchitectureFacts(["Conv2D", "MaxPooling2D", "Conv2D", "MaxPooling2D", "Flatten", "Dense"], [28, 28, 1], [10])
+    problems = architecture_problems(facts, SPEC)
+    assert any("2 convolution layers" in p for p in problems)
+    assert any("2 MaxPooling2D" in p for p in problems)
+
+
+def test_any_convolution_class_counts() -> None:
+    facts = ArchitectureFacts(["SeparableConv2D", "Conv2D", "MaxPooling2D", "Flatten", "Dense"], [28, 28, 1], [10])
+    assert any("2 convolution layers (SeparableConv2D, Conv2D)" in p for p in architecture_problems(facts, SPEC))
+
+
+def test_convolution_hidden_in_the_graph_is_caught() -> None:
+    facts = ArchitectureFacts(GOOD, [28, 28, 1], [10], conv_ops=2, max_pool_ops=1)
+    assert any("Lambda or custom layer" in p for p in architecture_problems(facts, SPEC))
+
+
+def test_separable_convolution_ops_are_explained_by_its_layer() -> None:
+    spec = ArchitectureSpec(convolutions=1)
+    facts = ArchitectureFacts(["SeparableConv2D", "MaxPooling2D", "Flatten", "Dense"], [28, 28, 1], [10], 2, 1)
+    assert architecture_problems(facts, spec) == []
+
+
+def test_input_with_or_without_channel_axis() -> None:
+    assert architecture_problems(ArchitectureFacts(GOOD, [28, 28], [10]), SPEC) == []
+    assert any("input shape is (32, 32, 3)" in p for p in architecture_problems(ArchitectureFacts(GOOD, [32, 32, 3], [10]), SPEC))
+
+
+def test_unflattened_output_is_reported() -> None:
+    facts = ArchitectureFacts(["Conv2D", "MaxPooling2D", "Dense"], [28, 28, 1], [13, 13, 10])
+    assert any("output shape is (13, 13, 10)" in p for p in architecture_problems(facts, SPEC))
+    assert missing_flatten(facts)
+
+
+def test_unverifiable_layers_fail() -> None:
+    facts = ArchitectureFacts(["Lambda", *GOOD], [28, 28, 1], [10], unverifiable_layers=["Lambda"])
+    assert any("cannot be verified" in p for p in architecture_problems(facts, SPEC))
