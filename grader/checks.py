@@ -43,8 +43,7 @@ def check_ran(ev: Evidence) -> Outcome:
     child = ev.child
     if child and child.timed_out:
         where = f"cell {child.last_cell}" if child.last_cell else "the code"
-        limit = ev.spec.limits.cell_timeout_s if child.limit == "cell timeout" else ev.spec.limits.timeout_s
-        return Outcome("ran", name, False, f"timeout: {where} was still running after the {limit:g} s limit",
+        return Outcome("ran", name, False, f"timeout: {where} was still running at the {child.limit_s:g} s limit",
                        "Look for an endless loop or input(): graded code must run unattended.")
     if ev.record is None:
         return Outcome("ran", name, False, f"the run ended without a result: {ev.record_problem}")
@@ -56,7 +55,7 @@ def check_ran(ev: Evidence) -> Outcome:
         text = "\n\n".join(f"{e.where}:\n{e.traceback}" for e in errors)
         return Outcome("ran", name, False, f"{len(errors)} error(s):\n{text}{suffix}", hints.tf1_hint(ev))
     if ev.aborted:
-        return Outcome("ran", name, True, f"ran without errors until cnngrade stopped it at training{suffix}")
+        return Outcome("ran", name, True, f"ran without errors (cnngrade refused to train the model){suffix}")
     units = len(sub.units)
     what = f"all {units} code cells" if sub.kind == "notebook" else "the module"
     return Outcome("ran", name, True, f"{what} ran without errors{suffix}", hints.tf1_hint(ev))
@@ -74,7 +73,8 @@ def check_architecture(ev: Evidence) -> Outcome:
     name = "Architecture: exactly one convolution and one MaxPooling2D"
     fit = ev.fit
     if fit is None:
-        return Outcome("architecture", name, False, NOT_TRAINED if ev.record else "not run")
+        return Outcome("architecture", name, False, NOT_TRAINED if ev.record else "not run",
+                       hints.architecture_hint(ev) if ev.record else None)
     if fit.architecture_problems and (ev.aborted or ev.measurement is None):
         text = "; ".join(fit.architecture_problems)
         return Outcome("architecture", name, False, f"{text} (seen when training started)", hints.architecture_hint(ev))
@@ -124,6 +124,9 @@ def check_stopped(ev: Evidence) -> Outcome:
     assert fit is not None
     accs = ev.accuracies()
     if stop is None:
+        if fit.error:
+            return Outcome("stopped", name, False, f"training ended with an error after {len(fit.epochs)} epoch(s): "
+                           f"{fit.error.splitlines()[0][:300]}", hints.callback_hint(ev))
         if fit.stop_training_at_end:
             return Outcome("stopped", name, False, "training stopped, but not by one of the callbacks passed to fit")
         if first is None:

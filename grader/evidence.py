@@ -9,6 +9,7 @@ from grader.sandbox import ChildResult
 from grader.spec import ExerciseSpec
 from grader.submission import Submission
 
+REJECTED = "ArchitectureRejected"
 ACCURACY_KEYS = ("accuracy", "acc", "sparse_categorical_accuracy", "categorical_accuracy")
 TF1_NAMES = ("ConfigProto", "Session", "InteractiveSession", "GPUOptions", "placeholder", "enable_eager_execution",
              "get_default_graph", "reset_default_graph", "set_random_seed", "logging.set_verbosity")
@@ -40,11 +41,14 @@ class Evidence:
 
     @property
     def aborted(self) -> bool:
-        return bool(self.record and self.record.aborted == "architecture")
+        """The graded fit was refused by the fail-fast architecture check."""
+        return bool(self.fit and self.fit.rejected)
 
     @property
     def errors(self) -> list[CellError]:
-        return [e for e in (self.record.errors if self.record else []) if not is_tf1_error(e)]
+        """Errors the student's code caused (not TensorFlow 1 leftovers, not cnngrade's own fail-fast stop)."""
+        return [e for e in (self.record.errors if self.record else [])
+                if not is_tf1_error(e) and e.type != REJECTED]
 
     @property
     def tf1_errors(self) -> list[CellError]:

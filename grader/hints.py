@@ -50,19 +50,21 @@ def threshold_hint(ev: Evidence, stop_accuracy: float) -> str:
 
 def architecture_hint(ev: Evidence) -> str | None:
     fit = ev.fit
-    error = (fit.error or "") if fit else ""
+    errors = [fit.error or ""] if fit else []
+    errors += [e.message for e in (ev.record.errors if ev.record else [])]
+    error = "\n".join(errors)
     out = fit.output_shape if fit else None
-    if (out is not None and len(out) > 1) or re.search(r"Arguments `target` and `output` must have the same rank|"
-                                                        r"expected shape=\(None, \d+\), found shape=\(None, \d+, \d+", error):
-        return "Add tf.keras.layers.Flatten() between the pooling layer and the first Dense layer."
-    if fit and fit.x_shape is not None and len(fit.x_shape) == 3 and (
-            "ndim=4" in error or "expected min_ndim=4" in error or "Input 0 of layer" in error
-            or (fit.input_shape is not None and len(fit.input_shape) == 3)):
-        return ("Conv2D needs a channel axis: reshape the images with x.reshape(-1, 28, 28, 1) "
-                "and use input_shape=(28, 28, 1).")
     if fit and fit.y_shape is not None and len(fit.y_shape) == 2 and "sparse" in (fit.loss or ""):
         return ("Your labels are one-hot but the loss is sparse_categorical_crossentropy: pass the integer labels, "
                 "or use categorical_crossentropy.")
+    if (out is not None and len(out) > 1) or re.search(r"Arguments `target` and `output` must have the same rank|"
+                                                        r"expected shape=\(None, \d+\), found shape=\(None, \d+, \d+", error):
+        return "Add tf.keras.layers.Flatten() between the pooling layer and the first Dense layer."
+    if re.search(r"expected (min_)?ndim=4, found ndim=3", error) or (
+            fit and fit.x_shape is not None and len(fit.x_shape) == 3 and fit.input_shape is not None
+            and len(fit.input_shape) == 3):
+        return ("Conv2D needs a channel axis: reshape the images with x.reshape(-1, 28, 28, 1) "
+                "and use input_shape=(28, 28, 1).")
     if "input_shape" in error or "Incompatible shapes" in error or "expected shape" in error:
         return "Check input_shape: the images are 28x28 with one channel, input_shape=(28, 28, 1)."
     return None

@@ -30,8 +30,8 @@ def _describe_event(event: dict[str, Any]) -> str | None:
         acc = next((metrics[k] for k in ("accuracy", "acc") if k in metrics), None)
         acc_text = f" accuracy {acc:.4f}" if isinstance(acc, float) else ""
         return f"epoch {event.get('epoch')}/{event.get('of')}{acc_text} ({event.get('seconds', 0):.1f} s)"
-    if kind == "abort":
-        return "architecture breaks the rules: stopping before training"
+    if kind == "rejected":
+        return "the architecture breaks the rules: this fit is not trained (--full trains anyway)"
     return None
 
 

@@ -94,6 +94,7 @@ class FitRecord(_Strict):
     input_shape: list[int | None] | None = None
     output_shape: list[int | None] | None = None
     architecture_problems: list[str] = Field(default_factory=list)
+    rejected: bool = False  # fail-fast: not trained because the architecture breaks the rules
     epochs: list[EpochRecord] = Field(default_factory=list)
     stops: list[StopEvent] = Field(default_factory=list)
     callbacks: list[CallbackInfo] = Field(default_factory=list)
@@ -112,7 +113,6 @@ class RunRecord(_Strict):
     errors: list[CellError] = Field(default_factory=list)
     skipped: list[Skipped] = Field(default_factory=list)
     entry_point_called: bool = False
-    aborted: Literal["architecture"] | None = None
     data_requests: list[str] = Field(default_factory=list)
     output_truncated: bool = False
     harness_intact: bool = True

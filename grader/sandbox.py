@@ -32,6 +32,7 @@ class ChildResult:
     wall_s: float
     timed_out: bool = False
     limit: str | None = None  # which limit struck: "timeout" or "cell timeout"
+    limit_s: float | None = None
     last_cell: int | None = None
     events: list[dict[str, Any]] = field(default_factory=list)
 
@@ -119,6 +120,7 @@ def run_child(*, argv: list[str], cwd: Path, env: Mapping[str, str], stdout: Pat
             if now - start > timeout_s or now - cell_started > cell_timeout_s:
                 result.timed_out = True
                 result.limit = "timeout" if now - start > timeout_s else "cell timeout"
+                result.limit_s = timeout_s if result.limit == "timeout" else cell_timeout_s
                 _kill_group(proc)
                 proc.wait()
     except BaseException:

@@ -27,6 +27,14 @@ HOOKS = ("on_train_begin", "on_train_end", "on_epoch_begin", "on_epoch_end", "on
 SAMPLE_ROWS = 256
 
 
+class ArchitectureRejected(BaseException):
+    """Raised out of ``fit`` when fail-fast refuses to train a model that breaks the rules.
+
+    A BaseException, so a student's ``except Exception`` cannot swallow it; the notebook goes on with its next
+    cell, so a later fit with a valid model (the graded one) still trains.
+    """
+
+
 class RecordingLogs(dict):  # type: ignore[type-arg]
     """A copy of Keras' logs that remembers which keys the student's callback asked for."""
 
@@ -148,6 +156,11 @@ def _export(model: keras.Model, folder: Path) -> str | None:
     return None
 
 
+def _export_into(record: dict[str, Any], model: keras.Model, folder: Path) -> None:
+    record["export_error"] = _export(model, folder)
+    record["artifact"] = None if record["export_error"] else str(folder)
+
+
 class Recorder(keras.callbacks.Callback):
     """First callback of every intercepted fit: times and copies each epoch's logs."""
 
@@ -165,7 +178,9 @@ class Recorder(keras.callbacks.Callback):
         self.fit.update(layers=layers, input_shape=input_shape, output_shape=output_shape,
                         architecture_problems=problems, model_class=type(self.model).__name__)
         if problems and self.state.job.fail_fast:
-            self.state.abort_architecture(self.fit)
+            self.fit["rejected"] = True
+            self.state.event("rejected", fit=self.fit["index"], problems=problems)
+            raise ArchitectureRejected("cnngrade stopped this fit before training: " + "; ".join(problems))
 
     def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         self.state.epoch = epoch + 1
@@ -216,6 +231,8 @@ def install(state: RunState, epochs_out: EpochOutput, scratch: Path) -> Callable
             history = original(*bound.args, **bound.kwargs)
         except BaseException as exc:
             record["error"] = f"{type(exc).__name__}: {exc}"[:4000]
+            if record["epochs"]:  # trained for a while: the architecture can still be verified
+                _export_into(record, self, folder)
             raise
         finally:
             epochs_out.stop()
@@ -224,9 +241,7 @@ def install(state: RunState, epochs_out: EpochOutput, scratch: Path) -> Callable
             for entry in record["epochs"]:
                 entry["output"] = epochs_out.text(entry["epoch"])
             epochs_out.reset()
-        record["export_error"] = _export(self, folder)
-        if record["export_error"] is None:
-            record["artifact"] = str(folder)
+        _export_into(record, self, folder)
         return history
 
     fit.__wrapped__ = original  # type: ignore[attr-defined]

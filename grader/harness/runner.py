@@ -11,6 +11,7 @@ import sys
 import traceback
 from typing import Any
 
+from grader.harness.intercept import ArchitectureRejected
 from grader.harness.state import RunState
 from grader.protocol import CellError, Skipped
 
@@ -35,24 +36,28 @@ def _locate(filename: str, state: RunState, cells: dict[int, int | None], module
 
 def record_error(exc: BaseException, state: RunState, cells: dict[int, int | None], module_name: str) -> None:
     frames = traceback.extract_tb(exc.__traceback__)
-    lines, cell, line = [], state.cell, None
+    lines, line = [], None
+    # The error belongs to the cell that was running; the traceback shows where inside the student's code.
+    cell = state.cell
+    message = str(exc)[:2000]
     if isinstance(exc, SyntaxError) and exc.filename:
         located = _locate(exc.filename, state, cells, module_name)
-        cell, line = (located[1] if located else cell), exc.lineno
-        lines.append(f"  {located[0] if located else exc.filename}, line {exc.lineno}")
+        line = exc.lineno
+        lines.append(f"  {located[0] if located else 'line'}, line {exc.lineno}")
         if exc.text:
             lines.append("    " + exc.text.strip())
-    for frame in frames:
-        located = _locate(frame.filename, state, cells, module_name)
-        if located is None:
-            continue
-        cell, line = (located[1] if located[1] is not None else cell), frame.lineno
-        lines.append(f"  {located[0]}, line {frame.lineno}, in {frame.name}")
-        if frame.line:
-            lines.append(f"    {frame.line.strip()}")
-    if frames and _locate(frames[-1].filename, state, cells, module_name) is None:
-        lines.append(f"  (raised inside {frames[-1].filename.rsplit('site-packages/', 1)[-1]}, line {frames[-1].lineno})")
-    message = str(exc)[:2000]
+        message = str(exc.msg)
+    if not isinstance(exc, ArchitectureRejected):
+        for frame in frames:
+            located = _locate(frame.filename, state, cells, module_name)
+            if located is None:
+                continue
+            line = frame.lineno
+            lines.append(f"  {located[0]}, line {frame.lineno}, in {frame.name}")
+            if frame.line:
+                lines.append(f"    {frame.line.strip()}")
+        if frames and not isinstance(exc, SyntaxError) and _locate(frames[-1].filename, state, cells, module_name) is None:
+            lines.append(f"  (raised inside {frames[-1].filename.rsplit('site-packages/', 1)[-1]}, line {frames[-1].lineno})")
     where = f"entry point {state.job.entry_point}()" if state.in_entry_point else (
         f"cell {cell}" if cell is not None else (f"line {line}" if line else "module"))
     text = "\n".join(lines + [f"{type(exc).__name__}: {message}"])
@@ -82,6 +87,8 @@ def _make_shell(state: RunState) -> Any:
         shell.register_magic_function(
             lambda line, _n=name: _skip(state, f"%{_n} {line}", "installs and shell commands are not run by the grader"),
             magic_kind="line", magic_name=name)
+    # Plots render headless (MPLBACKEND=Agg); %matplotlib inline would ask a GUI loop of this plain shell.
+    shell.register_magic_function(lambda line: None, magic_kind="line", magic_name="matplotlib")
     for name in SKIPPED_CELL_MAGICS:
         shell.register_magic_function(
             lambda line, cell, _n=name: _skip(state, f"%%{_n} {line}", "shell cells are not run by the grader"),

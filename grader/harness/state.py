@@ -3,15 +3,12 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
 from grader.harness.capture import EpochOutput
 from grader.protocol import CellError, FitRecord, RunJob, RunRecord, Skipped
-
-ABORT_EXIT_CODE = 17  # the harness stopped the run on purpose (fail-fast architecture verdict)
 
 
 class RunState:
@@ -49,12 +46,3 @@ class RunState:
         tmp = path.with_suffix(".tmp")
         tmp.write_text(self.record(**extra).model_dump_json(), encoding="utf-8")
         os.replace(tmp, path)
-
-    def abort_architecture(self, fit: dict[str, Any]) -> None:
-        """Fail fast: the architecture breaks the spec, so training would be wasted time."""
-        fit.setdefault("error", "stopped by cnngrade before training: the architecture breaks the exercise's rules")
-        self.event("abort", reason="architecture", problems=fit.get("architecture_problems", []))
-        self.write_record(aborted="architecture", finished=True)
-        for stream in (sys.stdout, sys.stderr):
-            stream.flush()
-        os._exit(ABORT_EXIT_CODE)
