@@ -32,7 +32,7 @@ def _no_training(ev: Evidence) -> str | None:
         return NOT_TRAINED
     if not fit.epochs:
         return f"training failed before the first epoch ended: {fit.error or 'no epoch completed'}"
-    return None
+    return ev.tampering
 
 
 def check_ran(ev: Evidence) -> Outcome:

@@ -10,6 +10,9 @@ from grader.spec import ExerciseSpec
 from grader.submission import Submission
 
 REJECTED = "ArchitectureRejected"
+# Logged accuracy is a running average over an epoch's batches; the model after the epoch re-measures close to
+# it (within 0.01 on the reference runs). A larger drop means the record does not describe this model.
+CONSISTENCY_TOLERANCE = 0.05
 ACCURACY_KEYS = ("accuracy", "acc", "sparse_categorical_accuracy", "categorical_accuracy")
 TF1_NAMES = ("ConfigProto", "Session", "InteractiveSession", "GPUOptions", "placeholder", "enable_eager_execution",
              "get_default_graph", "reset_default_graph", "set_random_seed", "logging.set_verbosity")
@@ -74,6 +77,23 @@ class Evidence:
     @property
     def stop(self) -> StopEvent | None:
         return self.fit.stops[0] if self.fit and self.fit.stops else None
+
+    @property
+    def tampering(self) -> str | None:
+        """Why the run's own record cannot be believed, or None.
+
+        The record comes from inside the student's process; two things outside its reach vouch for it: the
+        harness's fit must still be installed at the end, and the re-measured model must match the logged
+        accuracy of its last epoch.
+        """
+        if self.record is not None and not self.record.harness_intact:
+            return "the submission replaced cnngrade's interception of fit, so its training record cannot be trusted"
+        accs, m = self.accuracies(), self.measurement
+        if accs and m is not None and m.train_accuracy is not None and self.preprocessing is not None:
+            if accs[-1] - m.train_accuracy > CONSISTENCY_TOLERANCE:
+                return (f"the logged accuracy of the last epoch ({accs[-1]:.4f}) does not match the trained model, "
+                        f"re-measured at {m.train_accuracy:.4f}: the training record was altered, or training diverged at the end")
+        return None
 
     def epoch_output(self, epoch: int) -> str:
         fit = self.fit
