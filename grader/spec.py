@@ -50,6 +50,8 @@ class LimitsSpec(_Frozen):
     timeout_s: float = Field(default=1200, gt=0)
     cell_timeout_s: float = Field(default=900, gt=0)
     memory_mb: int = Field(default=8192, gt=0)
+    max_processes: int = Field(default=256, gt=0)
+    disk_mb: int = Field(default=1024, gt=0)
     output_bytes: int = Field(default=2_000_000, gt=0)
 
 

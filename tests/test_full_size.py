@@ -23,5 +23,5 @@ def test_reference_notebook_passes_on_full_mnist(tmp_path: Path, mnist_path: Pat
     assert report["score"] == report["max_score"]
     assert d["exercise_id"] == "mnist-single-conv" and d["epochs_run"] < 20
     assert d["history"][d["stop_epoch"] - 1]["accuracy"] > 0.998
-    assert d["train_accuracy"] >= 0.998 and d["test_accuracy"] >= 0.98
+    assert d["train_accuracy"] >= 0.995 and d["test_accuracy"] >= 0.98
     assert "Score: 10/10" in proc.stdout
