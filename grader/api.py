@@ -12,42 +12,51 @@ from grader.checks import Outcome, run_checks
 from grader.data import resolve_dataset
 from grader.evidence import Evidence
 from grader.exercises import find_exercise
-from grader.pipeline import Progress, infer_preprocessing, measure, run_submission
+from grader.isolation import Isolation, choose
+from grader.pipeline import Progress, infer_preprocessing, measure, run_policy, run_submission
 from grader.report import EpochSummary, GradeDetails, Report, TestResult, Timings
 from grader.submission import load_submission
 
 DEFAULT_SEED = 20240601
+ISOLATION_NOTES = {
+    Isolation.PARTIAL: ("isolation is partial: bubblewrap could not create namespaces on this host, so the run has "
+                        "no network or filesystem confinement beyond an unprivileged user, rlimits and caps",),
+    Isolation.NONE: ("graded WITHOUT a sandbox (--no-sandbox): the submission ran with the grader's rights",),
+}
 
 
 def grade(*, submission: str | os.PathLike[str], exercise: str | os.PathLike[str] | None = None,
           data: str | os.PathLike[str] | None = None, seed: int = DEFAULT_SEED, full: bool = False,
           cpu: bool = False, timeout_s: float | None = None, progress: Progress | None = None,
-          keep_scratch: Path | None = None) -> Report:
+          sandbox: bool = True, hide: tuple[Path, ...] = (), keep_scratch: Path | None = None) -> Report:
     """Grade ``submission`` against ``exercise`` (default: mnist-single-conv).
 
     Raises a ``CnngradeError`` only when grading is impossible (usage problem, data missing); everything the
-    submission does wrong ends up in the returned report.
+    submission does wrong ends up in the returned report. ``sandbox=False`` runs the student's code without
+    isolation (debugging only); ``hide`` adds folders the run must not see (e.g. where results are written).
     """
     started = time.monotonic()
     spec, _ = find_exercise(exercise)
     sub = load_submission(submission)
     data_path = resolve_dataset(spec.dataset.name, data=data)
-    ev = Evidence(spec=spec, submission=sub, notes=list(sub.notes))
+    isolation = choose(sandbox=sandbox)
+    ev = Evidence(spec=spec, submission=sub, notes=[*sub.notes, *ISOLATION_NOTES.get(isolation, ())])
     run_s = measure_s = 0.0
     scratch = Path(tempfile.mkdtemp(prefix="cnngrade-"))
     try:
         if sub.problem is None:
+            policy = run_policy(ev, isolation=isolation, scratch=scratch, data_path=data_path, hide=hide)
             run_s = run_submission(ev, scratch=scratch, data_path=data_path, seed=seed, full=full, cpu=cpu,
-                                   timeout_s=timeout_s, progress=progress)
+                                   timeout_s=timeout_s, progress=progress, policy=policy)
             infer_preprocessing(ev, scratch=scratch, data_path=data_path)
-            measure_s = measure(ev, scratch=scratch, data_path=data_path, cpu=cpu, progress=progress)
+            measure_s = measure(ev, scratch=scratch, data_path=data_path, cpu=cpu, progress=progress, policy=policy)
     finally:
         if keep_scratch is not None:
             shutil.copytree(scratch, keep_scratch, dirs_exist_ok=True, symlinks=True)
         shutil.rmtree(scratch, ignore_errors=True)
     timings = Timings(run_s=round(run_s, 2), measure_s=round(measure_s, 2),
                       total_s=round(time.monotonic() - started, 2), mean_epoch_s=_mean_epoch(ev))
-    return build_report(ev, run_checks(ev), seed=seed, timings=timings)
+    return build_report(ev, run_checks(ev), seed=seed, timings=timings, isolation=isolation)
 
 
 def _mean_epoch(ev: Evidence) -> float | None:
@@ -86,7 +95,8 @@ def _graded_source(ev: Evidence) -> str | None:
     return f"fit call {fit.index} of {total}, in {where}" + (" (the last one is graded)" if total > 1 else "")
 
 
-def build_report(ev: Evidence, outcomes: list[Outcome], *, seed: int, timings: Timings) -> Report:
+def build_report(ev: Evidence, outcomes: list[Outcome], *, seed: int, timings: Timings,
+                 isolation: Isolation) -> Report:
     tests = _tests(ev, outcomes)
     score, max_score = sum(t.score for t in tests), sum(t.max_score for t in tests)
     passed = all(o.passed for o in outcomes)
@@ -96,7 +106,7 @@ def build_report(ev: Evidence, outcomes: list[Outcome], *, seed: int, timings: T
         grader_version=__version__, exercise_id=ev.spec.id, exercise_version=ev.spec.version,
         submission=str(ev.submission.path), submission_sha256=ev.submission.sha256,
         status="passed" if passed else ("error" if error else "failed"), error=error, seed=seed,
-        isolation="process", device=record.device if record else None,
+        isolation=isolation.value, device=record.device if record else None,
         tensorflow_version=record.tensorflow_version if record else None,
         graded_fit=fit.index if fit else None, graded_fit_source=_graded_source(ev),
         fit_calls=len(record.fits) if record else 0, epoch_budget=ev.spec.training.epoch_budget,

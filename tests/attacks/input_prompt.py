@@ -1,0 +1,2 @@
+# Attack (or slip): waits for keyboard input that never comes.
+name = input("Your name? ")
