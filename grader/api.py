@@ -95,6 +95,12 @@ def _graded_source(ev: Evidence) -> str | None:
     return f"fit call {fit.index} of {total}, in {where}" + (" (the last one is graded)" if total > 1 else "")
 
 
+def _output_notes(ev: Evidence) -> list[str]:
+    if (ev.child and ev.child.output_truncated) or (ev.record and ev.record.output_truncated):
+        return [f"the run's output was cut at {ev.spec.limits.output_bytes} bytes"]
+    return []
+
+
 def build_report(ev: Evidence, outcomes: list[Outcome], *, seed: int, timings: Timings,
                  isolation: Isolation) -> Report:
     tests = _tests(ev, outcomes)
@@ -117,7 +123,7 @@ def build_report(ev: Evidence, outcomes: list[Outcome], *, seed: int, timings: T
         preprocessing=ev.preprocessing.describe() if ev.preprocessing else ev.preprocessing_problem,
         errors=record.errors if record else [], skipped=record.skipped if record else [],
         hints=[o.hint for o in outcomes if o.hint and not o.passed],
-        notes=ev.notes + ([m.note] if m and m.note else []), timings=timings)
+        notes=ev.notes + ([m.note] if m and m.note else []) + _output_notes(ev), timings=timings)
     summary = f"{score:g}/{max_score:g} points: " + ("all checks passed" if passed else
                                                       ", ".join(o.name for o in outcomes if not o.passed) + " failed")
     return Report(score=score, max_score=max_score, execution_time=timings.total_s, output=summary, tests=tests,

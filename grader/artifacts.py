@@ -65,3 +65,24 @@ def tail(path: Path, limit: int = 4000) -> str:
         size = os.fstat(handle.fileno()).st_size
         handle.seek(max(0, size - limit))
         return handle.read(limit).decode("utf-8", errors="replace")
+
+
+MAX_MODEL_BYTES = 512 * 1024 * 1024  # a 1-conv MNIST model exports in a few MB; a huge Dense is refused
+
+
+def check_model_folder(folder: Path, *, max_bytes: int = MAX_MODEL_BYTES, max_files: int = 200) -> str | None:
+    """Why the exported model must not be loaded (links, special files, too big, too many files), or None."""
+    total, count = 0, 0
+    for root, dirs, files in os.walk(folder):
+        for name in dirs + files:
+            path = Path(root) / name
+            info = path.lstat()
+            count += 1
+            if stat.S_ISLNK(info.st_mode):
+                return f"the exported model contains a link ({path.relative_to(folder)})"
+            if not (stat.S_ISREG(info.st_mode) or stat.S_ISDIR(info.st_mode)):
+                return f"the exported model contains a special file ({path.relative_to(folder)})"
+            total += info.st_size if stat.S_ISREG(info.st_mode) else 0
+        if total > max_bytes or count > max_files:
+            return f"the exported model is {total} bytes in {count} files (limit {max_bytes} bytes, {max_files} files)"
+    return None

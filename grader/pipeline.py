@@ -108,6 +108,10 @@ def measure(ev: Evidence, *, scratch: Path, data_path: Path, cpu: bool, progress
     if folder is None or fit.artifact is None:
         ev.measurement_problem = fit.export_error or "the trained model was not exported"
         return 0.0
+    refused = artifacts.check_model_folder(folder)
+    if refused:
+        ev.measurement_problem = refused
+        return 0.0
     pre = ev.preprocessing or preprocessing.Preprocessing(reshape=(28, 28), scale=1.0, offset=0.0)
     measure_dir = scratch / "measure"
     measure_dir.mkdir()

@@ -24,3 +24,16 @@ def mnist_path() -> Path:
     if path is None:
         pytest.fail("MNIST not found: set CNNGRADE_DATA to mnist.npz (see README)")
     return path if path.is_file() else path / "mnist.npz"
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """With $CNNGRADE_ATTACK_TABLE set, record each attack test's outcome (benchmarks/attack_table.py reads it)."""
+    target = os.environ.get("CNNGRADE_ATTACK_TABLE")
+    if not target or "test_attacks.py" not in report.nodeid:
+        return
+    if report.when == "call" or (report.when == "setup" and report.skipped):
+        import json
+
+        with open(target, "a", encoding="utf-8") as handle:
+            handle.write(json.dumps({"test": report.nodeid.split("::")[-1], "outcome": report.outcome,
+                                     "seconds": round(report.duration, 1)}) + "\n")

@@ -19,11 +19,23 @@ import pytest
 from conftest import ROOT, SOLUTIONS
 from grader.api import grade
 from grader.isolation import bwrap_works
+from grader.limits import Cgroup
 from grader.report import Report
 
 ATTACKS = ROOT / "tests" / "attacks"
 SPEC = ROOT / "tests" / "specs" / "attack.toml"
 full_only = pytest.mark.skipif(not bwrap_works(), reason="needs bubblewrap namespaces (isolation: full)")
+
+
+def _cgroups_work() -> bool:
+    group = Cgroup.create(memory_bytes=1 << 30, max_pids=16)
+    if group is not None:
+        group.remove()
+    return group is not None
+
+
+# Without a PID namespace or a pids cgroup nothing caps a fork bomb run as root: never run it unconfined.
+contained_only = pytest.mark.skipif(not (bwrap_works() or _cgroups_work()), reason="needs namespaces or cgroups")
 
 
 def _grade(name: str, mnist_path: Path, **kwargs: object) -> Report:
@@ -45,6 +57,7 @@ def _leftovers(marker: str) -> list[str]:
 
 @pytest.mark.parametrize("name, timeout", [("sleep_forever.py", 10), ("../fixtures/mnist-single-conv/infinite_loop.py", 10)])
 def test_endless_runs_stop_at_the_time_limit(name: str, timeout: float, mnist_path: Path) -> None:
+    """Infinite loop, `sleep` forever: killed at the wall-clock limit (`--timeout`), verdict `timeout` naming the cell."""
     started = time.monotonic()
     report = _grade(name, mnist_path, timeout_s=timeout)
     assert "timeout" in _ran(report) and f"{timeout:g} s limit" in _ran(report)
@@ -52,22 +65,28 @@ def test_endless_runs_stop_at_the_time_limit(name: str, timeout: float, mnist_pa
 
 
 def test_input_gets_end_of_file(mnist_path: Path) -> None:
+    """`input()`: stdin is empty, the call fails at once with EOFError, reported with its line."""
     report = _grade("input_prompt.py", mnist_path)
     assert "EOFError" in _errors(report)
 
 
+@contained_only
 def test_memory_bomb_is_out_of_memory(mnist_path: Path) -> None:
+    """Memory bomb: the cgroup memory cap stops it, verdict `out of memory`."""
     report = _grade("memory_bomb.py", mnist_path)
     assert "out of memory" in _ran(report) and "2048 MB" in _ran(report)
 
 
+@contained_only
 def test_fork_bomb_is_contained(mnist_path: Path) -> None:
+    """Fork bomb: the cgroup `pids.max` cap holds it, the time limit ends it, nothing survives."""
     report = _grade("fork_bomb.py", mnist_path, timeout_s=15)
     assert report.tests[0].status == "failed"
     assert not _leftovers("fork_bomb.py")
 
 
 def test_children_and_daemons_are_killed(mnist_path: Path) -> None:
+    """50 leftover children and a double-forked setsid daemon: all dead when the run ends (PID namespace, cgroup kill)."""
     outside = Path("/tmp/cnngrade-daemon-was-here")
     outside.unlink(missing_ok=True)
     _grade("leftover_children.py", mnist_path)
@@ -79,6 +98,7 @@ def test_children_and_daemons_are_killed(mnist_path: Path) -> None:
 
 @full_only  # without a PID namespace, kill(-1) as root would reach every process of the machine
 def test_kill_minus_one_does_not_reach_the_grader(mnist_path: Path) -> None:
+    """`os.kill(-1, 9)`: reaches only the sandbox's own processes; the grader and a bystander live."""
     bystander = subprocess.Popen(["sleep", "60"])
     try:
         report = _grade("kill_everything.py", mnist_path)
@@ -89,18 +109,21 @@ def test_kill_minus_one_does_not_reach_the_grader(mnist_path: Path) -> None:
 
 
 def test_output_flood_is_capped(mnist_path: Path) -> None:
+    """1 GB of output: drained through capped pipes, the log and the report stay small."""
     report = _grade("output_flood.py", mnist_path, timeout_s=40)
     assert report.extra_data.status in ("passed", "failed", "error")
     assert len(report.model_dump_json()) < 2_000_000
 
 
 def test_disk_fill_is_stopped(mnist_path: Path) -> None:
+    """Filling the disk: `RLIMIT_FSIZE` per file and a watchdog on the scratch folder stop it."""
     report = _grade("fill_disk.py", mnist_path, timeout_s=40)
     assert "300 MB" in _ran(report) or "File too large" in _errors(report)
 
 
 @full_only
 def test_no_network(mnist_path: Path, tmp_path: Path) -> None:
+    """Loopback listener of the host, DNS lookup, `pip install`: no network namespace route, nothing reached."""
     server = socket.socket()
     server.bind(("127.0.0.1", 0))
     server.listen()
@@ -128,6 +151,7 @@ def test_no_network(mnist_path: Path, tmp_path: Path) -> None:
 
 @full_only
 def test_solutions_and_exercises_are_hidden(mnist_path: Path) -> None:
+    """Reading the reference solutions, the exercise folder, other submissions, `$HOME`: hidden, nothing read."""
     report = _grade("read_solutions.py", mnist_path)
     assert "LEAKED" not in _errors(report)
     assert report.tests[0].status == "passed", _errors(report)
@@ -135,6 +159,7 @@ def test_solutions_and_exercises_are_hidden(mnist_path: Path) -> None:
 
 @full_only
 def test_planted_files_do_not_persist_and_remount_fails(mnist_path: Path) -> None:
+    """Planting `keras.json`, a `.pth`, an IPython startup file, `sitecustomize.py`; `mount -o remount,rw /`: the system is read-only, `$HOME` is per run, remount fails, the next submission is unaffected."""
     import site
 
     host = [Path.home() / ".keras" / "keras.json", Path.home() / ".ipython/profile_default/startup/00-evil.py"]
@@ -150,12 +175,14 @@ def test_planted_files_do_not_persist_and_remount_fails(mnist_path: Path) -> Non
 
 
 def test_replacing_fit_is_detected(mnist_path: Path) -> None:
+    """Monkeypatching `keras.Model.fit` back to Keras' own: detected, the run's record is not trusted, score 0."""
     report = _grade("patch_fit.py", mnist_path)
     assert "replaced cnngrade's interception" in _ran(report)
     assert report.score == 0
 
 
 def test_shadowing_modules_beside_the_submission_is_harmless(mnist_path: Path, tmp_path: Path) -> None:
+    """`numpy.py` and `sitecustomize.py` beside the submission: not imported (`python -I`, folder hidden)."""
     (tmp_path / "numpy.py").write_text("raise SystemExit('shadowed numpy')\n")
     (tmp_path / "sitecustomize.py").write_text("raise SystemExit('sitecustomize ran')\n")
     submission = tmp_path / "submission.py"
@@ -165,7 +192,17 @@ def test_shadowing_modules_beside_the_submission_is_harmless(mnist_path: Path, t
 
 
 def test_grader_survives_and_leaves_no_scratch(mnist_path: Path) -> None:
+    """Any attack: the grader process survives and removes its scratch folder."""
     before = set(Path("/tmp").glob("cnngrade-*"))
     _grade("input_prompt.py", mnist_path)
     assert set(Path("/tmp").glob("cnngrade-*")) - before == set()
     os.kill(os.getpid(), 0)  # still here
+
+
+def test_readme_lists_every_attack() -> None:
+    """README's attack table is generated from this suite: each attack test must appear in it."""
+    readme = (ROOT / "README.md").read_text()
+    table = readme.split("<!-- attack-table:start -->", 1)[1].split("<!-- attack-table:end -->", 1)[0]
+    names = [n for n in globals() if n.startswith("test_") and n != "test_readme_lists_every_attack"]
+    missing = [n for n in names if f"`{n}" not in table]
+    assert not missing, f"run python benchmarks/attack_table.py to regenerate README's table: {missing}"
