@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,6 +45,7 @@ class Cgroup:
 
     dirs: list[Path]
     memory_dir: Path
+    pids_dir: Path
     version: int
 
     @classmethod
@@ -68,7 +70,7 @@ class Cgroup:
             _remove(group)
             return None
         _write(group / "memory.swap.max", "0")
-        return cls([group], group, 2)
+        return cls([group], group, group, 2)
 
     @classmethod
     def _create_v1(cls, name: str, memory_bytes: int, max_pids: int) -> "Cgroup | None":
@@ -92,28 +94,23 @@ class Cgroup:
                 _remove(group)
             return None
         _write(memory / "memory.memsw.limit_in_bytes", str(memory_bytes))  # no swap to escape into, if accounted
-        return cls([memory, pids], memory, 1)
+        return cls([memory, pids], memory, pids, 1)
 
     def join_paths(self) -> list[str]:
         """cgroup.procs files the child writes its own pid into before exec."""
         return [str(d / "cgroup.procs") for d in self.dirs]
 
     def oom_killed(self) -> bool:
-        if self.version == 2:
-            text = _read(self.memory_dir / "memory.events")
-            return any(line.split() == ["oom_kill", n] and n != "0" for line in text.splitlines() for n in [line.split()[-1]])
-        text = _read(self.memory_dir / "memory.oom_control")
-        for line in text.splitlines():
+        events = "memory.events" if self.version == 2 else "memory.oom_control"
+        for line in _read(self.memory_dir / events).splitlines():
             if line.startswith("oom_kill ") and line.split()[1] != "0":
                 return True
-        return _read(self.memory_dir / "memory.failcnt").strip() not in ("", "0")
+        # v1 kernels without an oom_kill counter: hitting the limit at all means the cap held the run
+        return self.version == 1 and _read(self.memory_dir / "memory.failcnt").strip() not in ("", "0")
 
     def pids_exhausted(self) -> bool:
-        if self.version == 2:
-            text = _read(self.memory_dir / "pids.events")
-            return any(line.startswith("max ") and line.split()[1] != "0" for line in text.splitlines())
-        pids = next((d for d in self.dirs if d.parent.parts[3:4] == ("pids",) or "pids" in d.parts), None)
-        return pids is not None and _read(pids / "pids.events").strip() not in ("", "max 0")
+        text = _read(self.pids_dir / "pids.events")
+        return any(line.startswith("max ") and line.split()[1] != "0" for line in text.splitlines())
 
     def kill_all(self) -> None:
         """SIGKILL whatever is left in the group (v2: cgroup.kill; v1: each listed pid)."""
@@ -146,6 +143,4 @@ def _remove(group: Path) -> None:
         except FileNotFoundError:
             return
         except OSError:
-            import time
-
             time.sleep(0.05)

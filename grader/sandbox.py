@@ -212,7 +212,7 @@ def run_child(*, argv: list[str], cwd: Path, env: Mapping[str, str], policy: Pol
         selector.close()
     deliver(reader.read())
     if cgroup is not None:
-        if result.limit is None and cgroup.oom_killed():
+        if result.limit is None and proc.returncode != 0 and cgroup.oom_killed():
             result.limit = "memory"
         elif result.limit is None and proc.returncode != 0 and cgroup.pids_exhausted():
             result.limit = "processes"
