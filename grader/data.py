@@ -121,7 +121,7 @@ def resolve_mnist(*, data: str | os.PathLike[str] | None = None, download: bool 
         else:
             raise DataError(f"MNIST was not found in Keras' cache ({cached}).\n{HOW_TO_PROVIDE}")
     verify_mnist(path)
-    return path
+    return path.resolve()  # absolute: the sandbox mounts it at the same path and runs in another folder
 
 
 def resolve_dataset(name: str, *, data: str | os.PathLike[str] | None = None) -> Path:

@@ -96,6 +96,11 @@ def default_hidden(extra: Iterable[Path] = ()) -> tuple[Path, ...]:
     return tuple(sorted({p.resolve() for p in candidates if p.exists() and p.resolve() != Path("/")}))
 
 
+def gpu_devices() -> list[str]:
+    """NVIDIA device nodes of this host (none on a CPU-only machine)."""
+    return sorted(str(p) for p in Path("/dev").glob("nvidia*") if p.exists())
+
+
 def _depth(path: Path) -> int:
     return len(path.parts)
 
@@ -105,6 +110,8 @@ def bwrap_argv(argv: list[str], *, policy: Policy, cwd: Path) -> list[str]:
     args = ["bwrap", "--unshare-all", "--die-with-parent", "--new-session", "--uid", str(NOBODY), "--gid", str(NOBODY),
             "--cap-drop", "ALL", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp",
             "--tmpfs", "/dev/shm", "--tmpfs", "/run", "--tmpfs", "/var/tmp"]
+    for device in gpu_devices():  # --dev gives a minimal /dev: pass the GPU's nodes through so CUDA sees it
+        args += ["--dev-bind", device, device]
     for path in sorted(policy.hidden, key=_depth):
         args += ["--tmpfs", str(path)] if path.is_dir() else ["--ro-bind", "/dev/null", str(path)]
     exposed = [(p, "--ro-bind") for p in (*runtime_paths(), *policy.readonly)] + [(p, "--bind") for p in policy.writable]

@@ -10,9 +10,10 @@ from typing import Any
 import numpy as np
 
 from grader import artifacts, preprocessing
+from grader.errors import SandboxError
 from grader.evidence import Evidence
-from grader.protocol import MeasureJob, Measurement, RunJob, Unit
 from grader.isolation import Isolation, Policy, default_hidden
+from grader.protocol import MeasureJob, Measurement, RunJob, Unit
 from grader.sandbox import clean_env, python_argv, run_child
 
 Progress = Callable[[str], None]
@@ -73,6 +74,9 @@ def run_submission(ev: Evidence, *, scratch: Path, data_path: Path, seed: int, f
     ev.record, ev.record_problem = artifacts.read_record(scratch)
     if ev.record is not None and not ev.record.finished:
         ev.record_problem = "the run did not finish"
+    if ev.record is None and ev.child.limit is None and not any(e.get("type") == "start" for e in ev.child.events):
+        # The harness announces itself before any student code runs: silence means the sandbox itself failed.
+        raise SandboxError(f"the isolated run could not start: {artifacts.tail(scratch / 'stderr.log', 1500).strip()}")
     if ev.record is None and ev.child.limit is None:
         ev.record_problem = (f"{ev.record_problem}; the process exited with code {ev.child.returncode}. "
                              f"Last output:\n{artifacts.tail(scratch / 'stderr.log', 1500)}")

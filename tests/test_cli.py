@@ -70,3 +70,12 @@ def test_fail_fast_run_through_the_cli(tmp_path: Path, mnist_path: Path) -> None
 def test_cli_does_not_import_tensorflow() -> None:
     code = "import sys, grader.cli, grader.api; print('tensorflow' in sys.modules or 'keras' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip() == "False"
+
+
+def test_relative_data_path_and_output_in_cwd(tmp_path: Path, mnist_path: Path, monkeypatch) -> None:
+    """Paths as a user types them: relative --data, results written in the current folder."""
+    monkeypatch.chdir(mnist_path.parent)
+    result = CliRunner().invoke(main, [str(FIXTURES / "two_convolutions.py"), "-e", str(SMALL_SPEC), "--data",
+                                       mnist_path.name, "-o", str(tmp_path / "r.json"), "--quiet"])
+    assert result.exit_code == 1, result.output
+    assert "found 2 convolution layers" in result.output

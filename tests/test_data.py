@@ -9,7 +9,12 @@ from grader.errors import DataError
 
 def test_canonical_file_verifies(mnist_path: Path) -> None:
     verify_mnist(mnist_path)
-    assert resolve_mnist(data=mnist_path.parent) == mnist_path.parent / "mnist.npz"
+    assert resolve_mnist(data=mnist_path.parent) == (mnist_path.parent / "mnist.npz").resolve()
+
+
+def test_relative_path_comes_back_absolute(mnist_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(mnist_path.parent)
+    assert resolve_mnist(data="mnist.npz") == mnist_path.resolve()
 
 
 def test_altered_array_is_rejected(mnist_path: Path, tmp_path: Path) -> None:
@@ -36,13 +41,13 @@ def test_garbage_file_is_rejected(tmp_path: Path) -> None:
 
 def test_environment_then_keras_cache(mnist_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CNNGRADE_DATA", str(mnist_path))
-    assert resolve_mnist() == mnist_path
+    assert resolve_mnist() == mnist_path.resolve()
     monkeypatch.delenv("CNNGRADE_DATA")
     cache = tmp_path / "keras" / "datasets"
     cache.mkdir(parents=True)
     (cache / "mnist.npz").symlink_to(mnist_path)
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
-    assert resolve_mnist(download=False) == cache / "mnist.npz"
+    assert resolve_mnist(download=False) == mnist_path.resolve()  # the cache entry links to it
 
 
 def test_no_source_and_no_download(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
