@@ -84,17 +84,20 @@ def tf1_hint(ev: Evidence) -> str | None:
     return f"{where}: TensorFlow 1 API (tf.ConfigProto, tf.Session...) does not exist in TensorFlow 2; delete that code."
 
 
+def _windows(line: str, size: int) -> list[str]:
+    """``line`` itself, or each ``size``-long slice of it when the message shares the line with other text."""
+    if len(line) <= size:
+        return [line]
+    return [line[i:i + size] for i in range(len(line) - size + 1)]
+
+
 def message_diff(expected: str, text: str) -> tuple[str, str] | None:
-    """The printed line closest to ``expected`` and a marker line under the first difference."""
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    best = difflib.get_close_matches(expected, lines, n=1, cutoff=0.6)
-    if not best:
-        # the message may share a line with other text: compare against same-length windows
-        scored = [(difflib.SequenceMatcher(None, expected, line).ratio(), line) for line in lines]
-        scored = [s for s in scored if s[0] > 0.6]
-        if not scored:
-            return None
-        best = [max(scored)[1]]
-    got = best[0]
+    """The printed text closest to ``expected`` and a marker line under the first difference, or None."""
+    candidates = [w.strip() for line in text.splitlines() if line.strip() for w in _windows(line, len(expected))]
+    scored = [(difflib.SequenceMatcher(None, expected, c).ratio(), c) for c in candidates]
+    scored = [item for item in scored if item[0] >= 0.6]
+    if not scored:
+        return None
+    got = max(scored)[1]
     index = next((i for i, (a, b) in enumerate(zip(expected, got)) if a != b), min(len(expected), len(got)))
     return got, " " * index + "^"

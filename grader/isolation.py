@@ -16,7 +16,7 @@ import site
 import subprocess
 import sys
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 
@@ -43,7 +43,6 @@ class Policy:
     max_pids: int = 256
     disk_bytes: int = 1 << 30
     output_bytes: int = 2_000_000
-    notes: tuple[str, ...] = field(default=())
 
 
 @functools.lru_cache(maxsize=1)

@@ -116,3 +116,9 @@ def test_tf1_error_is_ignored_but_other_errors_fail() -> None:
     other = CellError(cell=4, line=1, where="cell 4", type="NameError", message="name 'plt' is not defined", traceback="x")
     out = check_ran(_evidence(ACCS[:5], stop_at=5, errors=(tf1, other)))
     assert not out.passed and "cell 4" in out.output
+
+
+def test_near_miss_inside_a_longer_line_is_found() -> None:
+    ev = _evidence(ACCS[:5], stop_at=5, outputs={5: "epoch 5 done. Reached 99.8% accuracy so cancelled training! bye"})
+    out = check_message(ev)
+    assert not out.passed and "got: Reached 99.8% accuracy so cancelled training!" in out.output
