@@ -28,7 +28,7 @@ ISOLATION_NOTES = {
 def grade(*, submission: str | os.PathLike[str], exercise: str | os.PathLike[str] | None = None,
           data: str | os.PathLike[str] | None = None, seed: int = DEFAULT_SEED, full: bool = False,
           cpu: bool = False, timeout_s: float | None = None, progress: Progress | None = None,
-          sandbox: bool = True, hide: tuple[Path, ...] = (), keep_scratch: Path | None = None) -> Report:
+          sandbox: bool = True, hide: tuple[Path, ...] = ()) -> Report:
     """Grade ``submission`` against ``exercise`` (default: mnist-single-conv).
 
     Raises a ``CnngradeError`` only when grading is impossible (usage problem, data missing); everything the
@@ -51,8 +51,6 @@ def grade(*, submission: str | os.PathLike[str], exercise: str | os.PathLike[str
             infer_preprocessing(ev, scratch=scratch, data_path=data_path)
             measure_s = measure(ev, scratch=scratch, data_path=data_path, cpu=cpu, progress=progress, policy=policy)
     finally:
-        if keep_scratch is not None:
-            shutil.copytree(scratch, keep_scratch, dirs_exist_ok=True, symlinks=True)
         shutil.rmtree(scratch, ignore_errors=True)
     timings = Timings(run_s=round(run_s, 2), measure_s=round(measure_s, 2),
                       total_s=round(time.monotonic() - started, 2), mean_epoch_s=_mean_epoch(ev))

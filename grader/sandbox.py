@@ -35,12 +35,15 @@ PASS_THROUGH = ("PATH", "LD_LIBRARY_PATH", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZ
 class ChildResult:
     returncode: int | None
     wall_s: float
-    timed_out: bool = False
     limit: str | None = None  # which limit struck: "timeout", "cell timeout", "memory", "processes", "disk"
     limit_s: float | None = None
     last_cell: int | None = None
     output_truncated: bool = False
     events: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def timed_out(self) -> bool:
+        return self.limit in ("timeout", "cell timeout")
 
 
 def clean_env(scratch: Path, *, extra: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -176,7 +179,6 @@ def run_child(*, argv: list[str], cwd: Path, env: Mapping[str, str], policy: Pol
                 on_event(event)
 
     def stop(limit: str, limit_s: float | None = None) -> None:
-        result.timed_out = limit in ("timeout", "cell timeout")
         result.limit, result.limit_s = limit, limit_s
         _kill(proc, cgroup)
 
