@@ -182,14 +182,27 @@ def run_child(*, argv: list[str], cwd: Path, env: Mapping[str, str], policy: Pol
         result.limit, result.limit_s = limit, limit_s
         _kill(proc, cgroup)
 
+    def pump(timeout: float) -> bool:
+        """Move whatever the pipes hold into the sinks; False when nothing was ready."""
+        ready = selector.select(timeout)
+        for key, _ in ready:
+            data = os.read(key.fd, 65536)
+            if data:
+                key.data.feed(data)
+            else:
+                selector.unregister(key.fileobj)
+        return bool(ready)
+
     try:
         while selector.get_map():
-            for key, _ in selector.select(POLL_S):
-                data = os.read(key.fd, 65536)
-                if data:
-                    key.data.feed(data)
-                else:
-                    selector.unregister(key.fileobj)
+            pump(POLL_S)
+            if proc.poll() is not None:
+                # The main process is gone. A child it left behind may still hold the pipes open (no PID
+                # namespace in partial isolation): take what is buffered, then stop waiting for them.
+                for _ in range(256):
+                    if not selector.get_map() or not pump(0):
+                        break
+                break
             now = time.monotonic()
             if now - last_check < POLL_S or result.limit:
                 continue
