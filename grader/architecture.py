@@ -20,8 +20,6 @@ CONV_CLASSES: dict[str, int] = {  # class -> convolution ops it puts in the infe
 }
 MAX_POOL_CLASSES = {"MaxPooling1D", "MaxPooling2D", "MaxPooling3D"}
 MAX_POOL_2D = "MaxPooling2D"
-FLATTENING = {"Flatten", "GlobalAveragePooling1D", "GlobalAveragePooling2D", "GlobalMaxPooling1D",
-              "GlobalMaxPooling2D", "Reshape"}
 
 
 @dataclass(frozen=True)
@@ -105,6 +103,6 @@ def architecture_problems(facts: ArchitectureFacts, spec: ArchitectureSpec) -> l
     return problems
 
 
-def missing_flatten(facts: ArchitectureFacts) -> bool:
-    """True when Dense layers act on an unflattened image: the output keeps spatial axes."""
-    return facts.output_shape is not None and len(facts.output_shape) > 1
+def missing_flatten(output_shape: Sequence[int | None] | None) -> bool:
+    """True when Dense layers act on an unflattened image: the output (without batch axis) keeps spatial axes."""
+    return output_shape is not None and len(output_shape) > 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 import difflib
 import re
 
+from grader.architecture import missing_flatten
 from grader.evidence import Evidence
 
 STANDARD_HOOKS = ("on_epoch_end", "on_epoch_begin", "on_train_batch_end", "on_batch_end", "on_train_end")
@@ -53,11 +54,10 @@ def architecture_hint(ev: Evidence) -> str | None:
     errors = [fit.error or ""] if fit else []
     errors += [e.message for e in (ev.record.errors if ev.record else [])]
     error = "\n".join(errors)
-    out = fit.output_shape if fit else None
     if fit and fit.y_shape is not None and len(fit.y_shape) == 2 and "sparse" in (fit.loss or ""):
         return ("Your labels are one-hot but the loss is sparse_categorical_crossentropy: pass the integer labels, "
                 "or use categorical_crossentropy.")
-    if (out is not None and len(out) > 1) or re.search(r"Arguments `target` and `output` must have the same rank|"
+    if missing_flatten(fit.output_shape if fit else None) or re.search(r"Arguments `target` and `output` must have the same rank|"
                                                         r"expected shape=\(None, \d+\), found shape=\(None, \d+, \d+", error):
         return "Add tf.keras.layers.Flatten() between the pooling layer and the first Dense layer."
     if re.search(r"expected (min_)?ndim=4, found ndim=3", error) or (
