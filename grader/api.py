@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -13,9 +14,10 @@ from grader.data import resolve_dataset
 from grader.evidence import Evidence
 from grader.exercises import find_exercise
 from grader.isolation import Isolation, choose
-from grader.pipeline import Progress, infer_preprocessing, measure, run_policy, run_submission
+from grader.pipeline import Progress, device_env, infer_preprocessing, measure, run_policy, run_submission
 from grader.report import EpochSummary, GradeDetails, Report, TestResult, Timings
-from grader.submission import load_submission
+from grader.spec import ExerciseSpec
+from grader.submission import Submission, load_submission
 
 DEFAULT_SEED = 20240601
 ISOLATION_NOTES = {
@@ -25,36 +27,57 @@ ISOLATION_NOTES = {
 }
 
 
-def grade(*, submission: str | os.PathLike[str], exercise: str | os.PathLike[str] | None = None,
+def grade(*, submission: str | os.PathLike[str], exercise: str | os.PathLike[str] | ExerciseSpec | None = None,
           data: str | os.PathLike[str] | None = None, seed: int = DEFAULT_SEED, full: bool = False,
           cpu: bool = False, timeout_s: float | None = None, progress: Progress | None = None,
-          sandbox: bool = True, hide: tuple[Path, ...] = ()) -> Report:
-    """Grade ``submission`` against ``exercise`` (default: mnist-single-conv).
+          sandbox: bool = True, hide: tuple[Path, ...] = (), threads: int | None = None, gpu: str | None = None,
+          cancel: threading.Event | None = None) -> Report:
+    """Grade ``submission`` against ``exercise`` (an id, a spec path or a loaded spec; default mnist-single-conv).
 
     Raises a ``CnngradeError`` only when grading is impossible (usage problem, data missing); everything the
     submission does wrong ends up in the returned report. ``sandbox=False`` runs the student's code without
     isolation (debugging only); ``hide`` adds folders the run must not see (e.g. where results are written).
     """
     started = time.monotonic()
-    spec, _ = find_exercise(exercise)
+    spec = exercise if isinstance(exercise, ExerciseSpec) else find_exercise(exercise)[0]
     sub = load_submission(submission)
     data_path = resolve_dataset(spec.dataset.name, data=data)
     isolation = choose(sandbox=sandbox)
     ev = Evidence(spec=spec, submission=sub, notes=[*sub.notes, *ISOLATION_NOTES.get(isolation, ())])
+    device = device_env(cpu=cpu, threads=threads, gpu=gpu)
     run_s = measure_s = 0.0
     scratch = Path(tempfile.mkdtemp(prefix="cnngrade-"))
     try:
         if sub.problem is None:
             policy = run_policy(ev, isolation=isolation, scratch=scratch, data_path=data_path, hide=hide)
-            run_s = run_submission(ev, scratch=scratch, data_path=data_path, seed=seed, full=full, cpu=cpu,
-                                   timeout_s=timeout_s, progress=progress, policy=policy)
+            run_s = run_submission(ev, scratch=scratch, data_path=data_path, seed=seed, full=full, device=device,
+                                   timeout_s=timeout_s, progress=progress, policy=policy, cancel=cancel)
             infer_preprocessing(ev, scratch=scratch, data_path=data_path)
-            measure_s = measure(ev, scratch=scratch, data_path=data_path, cpu=cpu, progress=progress, policy=policy)
+            measure_s = measure(ev, scratch=scratch, data_path=data_path, device=device, progress=progress,
+                                policy=policy, cancel=cancel)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     timings = Timings(run_s=round(run_s, 2), measure_s=round(measure_s, 2),
                       total_s=round(time.monotonic() - started, 2), mean_epoch_s=_mean_epoch(ev))
     return build_report(ev, run_checks(ev), seed=seed, timings=timings, isolation=isolation)
+
+
+def problem_report(*, spec: ExerciseSpec, shown: str, kind: str, sha256: str, problem: str,
+                   seed: int = DEFAULT_SEED) -> Report:
+    """The report for a file that cannot be run at all (e.g. a batch found no notebook): graded 0, with why."""
+    sub = Submission(Path(shown), kind, sha256, problem=problem)
+    ev = Evidence(spec=spec, submission=sub)
+    return build_report(ev, run_checks(ev), seed=seed, timings=Timings(), isolation=Isolation.NONE)
+
+
+def not_graded_report(*, spec: ExerciseSpec, shown: str, sha256: str, error: str, seed: int = DEFAULT_SEED) -> Report:
+    """The report when the grader itself failed: no checks decided, no points, retried by a batch rerun."""
+    max_score = float(sum(spec.points.model_dump().values()))
+    details = GradeDetails(grader_version=__version__, exercise_id=spec.id, exercise_version=spec.version,
+                           submission=shown, submission_sha256=sha256, status="not_graded", error=error, seed=seed,
+                           isolation="none", epoch_budget=spec.training.epoch_budget)
+    return Report(score=0.0, max_score=max_score, execution_time=0.0, output=f"not graded: {error}", tests=[],
+                  extra_data=details)
 
 
 def _mean_epoch(ev: Evidence) -> float | None:

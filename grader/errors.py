@@ -39,3 +39,7 @@ class DataError(CnngradeError):
 
 class SandboxError(CnngradeError):
     """The isolated run could not be started at all (not the student's fault)."""
+
+
+class ClusterError(CnngradeError):
+    """The distributed engine (a Dask scheduler) cannot be reached or used."""

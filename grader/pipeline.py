@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import shutil
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -37,6 +38,21 @@ def _describe_event(event: dict[str, Any]) -> str | None:
     return None
 
 
+def device_env(*, cpu: bool, threads: int | None, gpu: str | None) -> dict[str, str]:
+    """Where the children compute: ``cpu`` hides every GPU, ``gpu`` pins one, ``threads`` caps TensorFlow's and
+    the BLAS pools so that parallel workers share the cores instead of oversubscribing them."""
+    env: dict[str, str] = {}
+    if cpu:
+        env["CUDA_VISIBLE_DEVICES"] = ""
+    elif gpu is not None:
+        # Workers may share a GPU when there are more workers than GPUs: take memory as needed, not all of it.
+        env.update({"CUDA_VISIBLE_DEVICES": gpu, "TF_FORCE_GPU_ALLOW_GROWTH": "true"})
+    if threads:
+        env.update({"CNNGRADE_THREADS": str(threads), "OMP_NUM_THREADS": str(threads),
+                    "OPENBLAS_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)})
+    return env
+
+
 def run_policy(ev: Evidence, *, isolation: Isolation, scratch: Path, data_path: Path, hide: tuple[Path, ...]) -> Policy:
     limits = ev.spec.limits
     return Policy(isolation=isolation, writable=(scratch,), readonly=(data_path,),
@@ -45,8 +61,9 @@ def run_policy(ev: Evidence, *, isolation: Isolation, scratch: Path, data_path: 
                   disk_bytes=limits.disk_mb << 20, output_bytes=limits.output_bytes)
 
 
-def run_submission(ev: Evidence, *, scratch: Path, data_path: Path, seed: int, full: bool, cpu: bool,
-                   timeout_s: float | None, progress: Progress | None, policy: Policy) -> float:
+def run_submission(ev: Evidence, *, scratch: Path, data_path: Path, seed: int, full: bool, device: dict[str, str],
+                   timeout_s: float | None, progress: Progress | None, policy: Policy,
+                   cancel: threading.Event | None = None) -> float:
     """Run the student's code in a child; fills ``ev.child`` and ``ev.record``; returns the wall time."""
     spec, sub = ev.spec, ev.submission
     work = scratch / "work"
@@ -57,9 +74,7 @@ def run_submission(ev: Evidence, *, scratch: Path, data_path: Path, seed: int, f
                  epoch_budget=spec.training.epoch_budget, entry_point=spec.entry_point, seed=seed, fail_fast=not full,
                  architecture=spec.architecture, output_bytes=spec.limits.output_bytes)
     (scratch / "job.json").write_text(job.model_dump_json(), encoding="utf-8")
-    extra = {"PYTHONHASHSEED": str(seed)}
-    if cpu:
-        extra["CUDA_VISIBLE_DEVICES"] = ""
+    extra = {"PYTHONHASHSEED": str(seed), **device}
 
     def on_event(event: dict[str, Any]) -> None:
         text = _describe_event(event)
@@ -70,7 +85,7 @@ def run_submission(ev: Evidence, *, scratch: Path, data_path: Path, seed: int, f
                          policy=policy,
                          stdout=scratch / "stdout.log", stderr=scratch / "stderr.log", events=scratch / "events.jsonl",
                          timeout_s=timeout_s or spec.limits.timeout_s, cell_timeout_s=spec.limits.cell_timeout_s,
-                         on_event=on_event)
+                         on_event=on_event, cancel=cancel)
     ev.record, ev.record_problem = artifacts.read_record(scratch)
     if ev.record is not None and not ev.record.finished:
         ev.record_problem = "the run did not finish"
@@ -102,8 +117,8 @@ def infer_preprocessing(ev: Evidence, *, scratch: Path, data_path: Path) -> None
         ev.preprocessing_problem = str(exc)
 
 
-def measure(ev: Evidence, *, scratch: Path, data_path: Path, cpu: bool, progress: Progress | None,
-            policy: Policy) -> float:
+def measure(ev: Evidence, *, scratch: Path, data_path: Path, device: dict[str, str], progress: Progress | None,
+            policy: Policy, cancel: threading.Event | None = None) -> float:
     """Re-measure the graded model in a separate child that runs no student Python."""
     fit = ev.fit
     if fit is None or ev.aborted or not fit.epochs:
@@ -131,10 +146,10 @@ def measure(ev: Evidence, *, scratch: Path, data_path: Path, cpu: bool, progress
     measure_policy = Policy(isolation=policy.isolation, writable=(measure_dir,), readonly=(folder, data_path),
                             hidden=(*policy.hidden, scratch), memory_bytes=policy.memory_bytes, max_pids=64)
     result = run_child(argv=python_argv("grader.measure", str(measure_dir / "job.json"), str(out)), cwd=measure_dir,
-                       env=clean_env(measure_dir, extra={"CUDA_VISIBLE_DEVICES": ""} if cpu else None),
+                       env=clean_env(measure_dir, extra=device),
                        policy=measure_policy,
                        stdout=measure_dir / "stdout.log", stderr=measure_dir / "stderr.log",
-                       events=measure_dir / "events.jsonl", timeout_s=600, cell_timeout_s=600)
+                       events=measure_dir / "events.jsonl", timeout_s=600, cell_timeout_s=600, cancel=cancel)
     try:
         ev.measurement = Measurement.model_validate_json(artifacts.read_capped(out, 1 << 20))
     except Exception as exc:  # any failure here is reported, never raised

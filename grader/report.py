@@ -62,8 +62,11 @@ class GradeDetails(_Frozen):
     exercise_version: str
     submission: str
     submission_sha256: str
-    status: Literal["passed", "failed", "error"]
+    # "error": the submission could not run (its fault, graded 0); "not_graded": the grader could not grade it
+    # (data missing, sandbox failure, a lost batch worker): nothing is decided and a batch rerun retries it.
+    status: Literal["passed", "failed", "error", "not_graded"]
     error: str | None = None
+    student: str | None = None  # set by batch grading: who this result belongs to
     seed: int
     isolation: str
     device: str | None = None

@@ -13,6 +13,7 @@ import selectors
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -35,7 +36,8 @@ PASS_THROUGH = ("PATH", "LD_LIBRARY_PATH", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZ
 class ChildResult:
     returncode: int | None
     wall_s: float
-    limit: str | None = None  # which limit struck: "timeout", "cell timeout", "memory", "processes", "disk"
+    limit: str | None = None  # which limit struck: "timeout", "cell timeout", "memory", "processes", "disk",
+    # or "cancelled" when the grader itself stopped it (a batch interrupted with Ctrl-C)
     limit_s: float | None = None
     last_cell: int | None = None
     output_truncated: bool = False
@@ -153,8 +155,10 @@ def _start(argv: list[str], cwd: Path, env: Mapping[str, str], policy: Policy, c
 
 def run_child(*, argv: list[str], cwd: Path, env: Mapping[str, str], policy: Policy, stdout: Path, stderr: Path,
               events: Path, timeout_s: float, cell_timeout_s: float,
-              on_event: Callable[[dict[str, Any]], None] | None = None) -> ChildResult:
-    """Run ``argv`` to completion or to a limit; every process it started is dead when this returns."""
+              on_event: Callable[[dict[str, Any]], None] | None = None,
+              cancel: threading.Event | None = None) -> ChildResult:
+    """Run ``argv`` to completion, to a limit or until ``cancel`` is set; every process it started is dead when
+    this returns."""
     start = time.monotonic()
     reader = _EventReader(events)
     result = ChildResult(returncode=None, wall_s=0.0)
@@ -208,7 +212,9 @@ def run_child(*, argv: list[str], cwd: Path, env: Mapping[str, str], policy: Pol
                 continue
             last_check = now
             deliver(reader.read())
-            if now - start > timeout_s:
+            if cancel is not None and cancel.is_set():
+                stop("cancelled")
+            elif now - start > timeout_s:
                 stop("timeout", timeout_s)
             elif now - cell_started > cell_timeout_s:
                 stop("cell timeout", cell_timeout_s)

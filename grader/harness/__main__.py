@@ -21,11 +21,16 @@ def _prepare_tensorflow(state: RunState) -> Any:
     import tensorflow as tf
 
     from grader.harness import datasets, intercept
+    from grader.threads import apply_thread_cap
 
+    threads = apply_thread_cap(tf)
     keras.utils.set_random_seed(state.job.seed)
     gpus = tf.config.list_physical_devices("GPU")
     state.meta["tensorflow_version"] = tf.__version__
-    state.meta["device"] = f"GPU ({', '.join(g.name for g in gpus)})" if gpus else "CPU"
+    where = ", ".join(g.name for g in gpus) if gpus else ""
+    if threads:
+        where = f"{where}, " * bool(where) + f"{threads} CPU thread{'s' * (threads > 1)}"
+    state.meta["device"] = ("GPU" if gpus else "CPU") + (f" ({where})" if where else "")
     loader = datasets.make_loader(state.job.data_path, state.job.train_limit, state.job.test_limit, state.data_requests)
     datasets.install(loader)
     return intercept.install(state, state.epochs_out, state.scratch)

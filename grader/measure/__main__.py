@@ -13,6 +13,11 @@ from grader.protocol import MeasureJob, Measurement  # noqa: E402
 
 
 def main(argv: list[str]) -> int:
+    import tensorflow as tf
+
+    from grader.threads import apply_thread_cap
+
+    apply_thread_cap(tf)
     job = MeasureJob.model_validate_json(Path(argv[1]).read_text(encoding="utf-8"))
     model_dir = Path(job.model_dir)
     classes, unverifiable, note = None, [], None

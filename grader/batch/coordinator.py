@@ -1,0 +1,219 @@
+"""Grade a folder of submissions: plan (reuse what is done, train each distinct file once), run on workers,
+write each student's result the moment it is known, and rebuild the gradebook from the result files."""
+from __future__ import annotations
+
+import hashlib
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from grader.api import DEFAULT_SEED, not_graded_report, problem_report
+from grader.batch.discover import Discovery, Entry, cleanup, discover
+from grader.batch.gradebook import write_gradebook
+from grader.batch.store import ResultStore, ReuseKey
+from grader.batch.task import GradeTask, TaskOutcome
+from grader.batch.workers import DaskWorkers, LocalWorkers
+from grader.exercises import find_exercise
+from grader.report import Report
+from grader.spec import ExerciseSpec
+from grader.submission import MAX_SUBMISSION_BYTES
+
+
+@dataclass(frozen=True)
+class BatchEvent:
+    """What the coordinator tells its caller: ``start``, then ``result`` per student, then ``finish``."""
+
+    kind: str
+    done: int = 0
+    total: int = 0
+    passed: int = 0
+    failed: int = 0  # failed, error or not graded
+    reused: int = 0
+    student: str = ""
+    status: str = ""
+    score: str = ""
+    seconds: float = 0.0
+    eta_s: float | None = None
+    text: str = ""
+
+
+@dataclass
+class BatchResult:
+    results: Path
+    total: int = 0
+    graded: int = 0
+    reused: int = 0
+    wall_s: float = 0.0
+    statuses: dict[str, str] = field(default_factory=dict)  # student -> passed / failed / error / not_graded
+
+    def count(self, status: str) -> int:
+        return sum(s == status for s in self.statuses.values())
+
+    @property
+    def all_passed(self) -> bool:
+        return self.total > 0 and all(s == "passed" for s in self.statuses.values())
+
+
+@dataclass
+class _Plan:
+    reused: list[tuple[Entry, Report]] = field(default_factory=list)
+    problems: list[tuple[Entry, str]] = field(default_factory=list)  # (entry, sha256 of its problem text)
+    groups: dict[str, list[Entry]] = field(default_factory=dict)  # sha256 -> students with that exact file
+    content: dict[str, bytes] = field(default_factory=dict)
+
+
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _plan(discovery: Discovery, store: ResultStore, spec: ExerciseSpec, *, seed: int, force: bool) -> _Plan:
+    plan = _Plan()
+    for entry in discovery.entries:
+        store.path(entry.student)  # fixes each student's file name in sorted order, the same on every run
+    for entry in discovery.entries:
+        data = None
+        if entry.chosen is not None:
+            size = entry.chosen.path.stat().st_size
+            if size > MAX_SUBMISSION_BYTES:
+                entry.problems.append(f"{entry.chosen.shown} is {size} bytes; submissions are capped at "
+                                      f"{MAX_SUBMISSION_BYTES} bytes")
+                entry.chosen = None
+            else:
+                data = entry.chosen.path.read_bytes()
+        sha = _sha(data) if data is not None else _sha((entry.problem or "").encode())
+        previous = None if force else store.load(entry.student)
+        if previous is not None and ReuseKey.of(sha256=sha, spec=spec, seed=seed).matches(previous):
+            plan.reused.append((entry, previous))
+        elif data is None:
+            plan.problems.append((entry, sha))
+        else:
+            plan.groups.setdefault(sha, []).append(entry)
+            plan.content[sha] = data
+    return plan
+
+
+def _personalise(report: Report, entry: Entry, *, shown: str, copies: int) -> Report:
+    notes = list(report.extra_data.notes)
+    if entry.note:
+        notes.insert(0, entry.note)
+    if copies > 1:
+        notes.append(f"this file is byte-identical to {copies - 1} other submission(s) in the batch; it was "
+                     "trained once and the result shared")
+    details = report.extra_data.model_copy(update={"student": entry.student, "submission": shown, "notes": notes})
+    return report.model_copy(update={"extra_data": details})
+
+
+class _Progress:
+    def __init__(self, total: int, on_event: Callable[[BatchEvent], None] | None) -> None:
+        self.total, self.on_event = total, on_event
+        self.done = self.passed = self.failed = self.reused = self.trained = 0
+        self.started = time.monotonic()
+        self.remaining_tasks = 0
+
+    def result(self, report: Report, *, reused: bool, seconds: float = 0.0) -> None:
+        d = report.extra_data
+        self.done += 1
+        self.reused += reused
+        self.passed += d.status == "passed"
+        self.failed += d.status != "passed"
+        elapsed = time.monotonic() - self.started
+        eta = elapsed / self.trained * self.remaining_tasks if self.trained and self.remaining_tasks else None
+        if self.on_event:
+            self.on_event(BatchEvent("result", self.done, self.total, self.passed, self.failed, self.reused,
+                                     d.student or "", "reused" if reused else d.status,
+                                     f"{report.score:g}/{report.max_score:g}", seconds, eta,
+                                     d.error or report.output))
+
+    def emit(self, kind: str, text: str) -> None:
+        if self.on_event:
+            self.on_event(BatchEvent(kind, self.done, self.total, self.passed, self.failed, self.reused, text=text))
+
+
+def grade_batch(*, submissions: Path, results: Path, exercise: str | Path | None = None, data: str | None = None,
+                seed: int = DEFAULT_SEED, jobs: int = 1, threads: int | None = None, cluster: str | None = None,
+                force: bool = False, pattern: str | None = None, full: bool = False, cpu: bool = False,
+                timeout_s: float | None = None, on_event: Callable[[BatchEvent], None] | None = None) -> BatchResult:
+    """Grade every student under ``submissions`` into ``results`` (see README: batch grading).
+
+    Safe to interrupt at any moment: each result file is complete or absent, and the same call again grades
+    only what is missing or changed. The gradebook is rebuilt from the result files on the way out, always.
+    """
+    started = time.monotonic()
+    spec, _ = find_exercise(exercise)
+    results = results.resolve()
+    store = ResultStore(results)
+    staging = Path(tempfile.mkdtemp(prefix="cnngrade-batch-"))
+    discovery, plan = Discovery([], []), _Plan()
+    summary = BatchResult(results=results)
+    try:
+        discovery = discover(submissions, staging=staging, entry_point=spec.entry_point, pattern=pattern)
+        plan = _plan(discovery, store, spec, seed=seed, force=force)
+        summary.total, summary.reused = len(discovery.entries), len(plan.reused)
+        progress = _Progress(summary.total, on_event)
+        progress.emit("start", f"{summary.total} students: {len(plan.reused)} unchanged, {len(plan.groups)} distinct "
+                               f"file(s) to grade, {len(plan.problems)} without a gradable file")
+        for entry, previous in plan.reused:
+            summary.statuses[entry.student] = previous.extra_data.status
+            progress.result(previous, reused=True)
+        for entry, sha in plan.problems:
+            report = problem_report(spec=spec, shown=entry.student, kind="notebook", sha256=sha,
+                                    problem=entry.problem or "nothing to grade", seed=seed)
+            _record(store, summary, progress, _personalise(report, entry, shown=entry.student, copies=1))
+        if plan.groups:
+            root = submissions.resolve()
+            hide = tuple(str(p) for p in (root.parent if root.is_file() else root, results, staging))
+            tasks = [GradeTask(sha256=sha, name=members[0].chosen.path.name, content=plan.content[sha], spec=spec,
+                               seed=seed, data=data, full=full, cpu=cpu, timeout_s=timeout_s, hide=hide)
+                     for sha, members in plan.groups.items() if members[0].chosen]
+            workers: Any = (DaskWorkers(cluster, threads=threads) if cluster else
+                            LocalWorkers(jobs, threads=threads, cpu=cpu))
+            progress.emit("workers", workers.describe())
+            _run(tasks, plan, workers, store, summary, progress, spec=spec, seed=seed)
+    finally:
+        summary.wall_s = time.monotonic() - started
+        duplicates = [[e.student for e in members] for members in plan.groups.values() if len(members) > 1]
+        write_gradebook(results, store.all_reports(), ignored=discovery.ignored, duplicates=duplicates,
+                        wall_s=summary.wall_s)
+        cleanup(staging)
+    return summary
+
+
+def _run(tasks: list[GradeTask], plan: _Plan, workers: Any, store: ResultStore, summary: BatchResult,
+         progress: _Progress, *, spec: ExerciseSpec, seed: int) -> None:
+    progress.remaining_tasks = len(tasks)
+    futures = {workers.submit(task): task for task in tasks}
+    interrupted = True
+    try:
+        for future in workers.completed(futures):
+            task = futures[future]
+            try:
+                outcome: TaskOutcome = future.result()
+            except Exception as exc:  # a lost worker, a crash in the grader itself: this task is not graded
+                outcome = TaskOutcome(task.sha256, error=f"the grading task failed: {type(exc).__name__}: {exc}")
+            progress.trained += 1
+            progress.remaining_tasks -= 1
+            members = plan.groups[task.sha256]
+            for entry in members:
+                shown = entry.chosen.shown if entry.chosen else entry.student
+                base = (Report.model_validate_json(outcome.report_json) if outcome.report_json else
+                        not_graded_report(spec=spec, shown=shown, sha256=task.sha256, error=outcome.error or "?",
+                                          seed=seed))
+                _record(store, summary, progress, _personalise(base, entry, shown=shown, copies=len(members)),
+                        seconds=outcome.seconds)
+        interrupted = False
+    finally:
+        workers.close(cancel=interrupted)
+
+
+def _record(store: ResultStore, summary: BatchResult, progress: _Progress, report: Report, *,
+            seconds: float = 0.0) -> None:
+    store.save(report)
+    d = report.extra_data
+    store.log({"student": d.student, "status": d.status, "score": report.score, "sha256": d.submission_sha256,
+               "time": time.time()})
+    summary.statuses[d.student or ""] = d.status
+    summary.graded += 1
+    progress.result(report, reused=False, seconds=seconds)

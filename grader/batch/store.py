@@ -1,0 +1,95 @@
+"""The results folder: one report per student, written atomically the moment it is known.
+
+RESULTS/students/<student>.json holds the same report as single grading (plus ``extra_data.student``). A file
+is reused on a rerun only when the submission's sha256, the exercise id and version, the grader version and
+the seed all match and the grader did decide a grade; anything else is graded again.
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from grader import __version__
+from grader.report import Report, write_report
+from grader.spec import ExerciseSpec
+
+STUDENTS = "students"
+_UNSAFE = re.compile(r"[^A-Za-z0-9._@+-]+")
+
+
+def file_stem(student: str) -> str:
+    """A file name for ``student`` that is safe on every file system (no separators, no leading dot)."""
+    stem = _UNSAFE.sub("_", student).strip("._") or "student"
+    return stem[:120]
+
+
+@dataclass(frozen=True)
+class ReuseKey:
+    sha256: str
+    exercise_id: str
+    exercise_version: str
+    seed: int
+    grader_version: str = __version__
+
+    def matches(self, report: Report) -> bool:
+        d = report.extra_data
+        return (d.status != "not_graded" and d.submission_sha256 == self.sha256 and d.exercise_id == self.exercise_id
+                and d.exercise_version == self.exercise_version and d.seed == self.seed
+                and d.grader_version == self.grader_version)
+
+    @classmethod
+    def of(cls, *, sha256: str, spec: ExerciseSpec, seed: int) -> ReuseKey:
+        return cls(sha256=sha256, exercise_id=spec.id, exercise_version=spec.version, seed=seed)
+
+
+class ResultStore:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.folder = root / STUDENTS
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self._stems: dict[str, str] = {}
+        for tmp in self.folder.glob(".*.tmp"):  # a write cut off by kill -9: never a result, safe to drop
+            tmp.unlink(missing_ok=True)
+
+    def path(self, student: str) -> Path:
+        """The result file of ``student``; distinct students never share one, even when names sanitise alike."""
+        if student not in self._stems:
+            stem, n = file_stem(student), 2
+            taken = set(self._stems.values())
+            candidate = stem
+            while candidate in taken:
+                candidate, n = f"{stem}-{n}", n + 1
+            self._stems[student] = candidate
+        return self.folder / f"{self._stems[student]}.json"
+
+    def load(self, student: str) -> Report | None:
+        path = self.path(student)
+        try:
+            report = Report.model_validate_json(path.read_bytes())
+        except (OSError, ValidationError, ValueError):
+            return None  # absent, or written by another version: grade again
+        return report if report.extra_data.student == student else None
+
+    def save(self, report: Report) -> Path:
+        path = self.path(report.extra_data.student or "student")
+        write_report(report, path)
+        return path
+
+    def all_reports(self) -> list[Report]:
+        """Every readable result in the folder (the gradebook is rebuilt from these, never from memory)."""
+        reports = []
+        for path in sorted(self.folder.glob("*.json")):
+            try:
+                reports.append(Report.model_validate_json(path.read_bytes()))
+            except (OSError, ValidationError, ValueError):
+                continue
+        return reports
+
+    def log(self, event: dict[str, object]) -> None:
+        """Append one line to RESULTS/batch-log.jsonl: what happened to whom, in order (an audit trail)."""
+        with open(self.root / "batch-log.jsonl", "a", encoding="utf-8") as handle:
+            handle.write(json.dumps(event) + "\n")

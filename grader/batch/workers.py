@@ -1,0 +1,108 @@
+"""Where batch tasks run: local worker threads (each grade is still its own sandboxed child) or a Dask cluster.
+
+Both expose the same three calls (submit, completed, close) so the coordinator does not care which it has.
+"""
+from __future__ import annotations
+
+import concurrent.futures
+import os
+import queue
+import re
+import threading
+import uuid
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from grader.batch.task import GradeTask, TaskOutcome, run_on_dask_worker, run_task
+from grader.errors import ClusterError, UsageError
+
+
+def cpu_count() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def gpu_ids() -> list[str]:
+    """The GPUs this machine offers, as CUDA_VISIBLE_DEVICES values, found without importing TensorFlow."""
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if visible is not None:
+        return [g for g in visible.split(",") if g.strip() and g.strip() != "-1"]
+    return sorted((p.name[6:] for p in Path("/dev").glob("nvidia*") if re.fullmatch(r"nvidia\d+", p.name)), key=int)
+
+
+class LocalWorkers:
+    """``jobs`` worker threads; each holds a slot that fixes its CPU thread share and its GPU."""
+
+    def __init__(self, jobs: int, *, threads: int | None = None, cpu: bool = False) -> None:
+        self.jobs = jobs
+        self.threads = threads or max(1, cpu_count() // jobs)
+        self.gpus = [] if cpu else gpu_ids()
+        self.cancel = threading.Event()
+        self._slots: queue.Queue[int] = queue.Queue()
+        for slot in range(jobs):
+            self._slots.put(slot)
+        self._pool = concurrent.futures.ThreadPoolExecutor(jobs, thread_name_prefix="cnngrade-worker")
+
+    def describe(self) -> str:
+        gpus = f", GPUs {','.join(self.gpus)} shared round-robin" if self.gpus else ""
+        return f"{self.jobs} local worker{'s' * (self.jobs > 1)}, {self.threads} CPU thread(s) each{gpus}"
+
+    def submit(self, task: GradeTask) -> concurrent.futures.Future[TaskOutcome]:
+        return self._pool.submit(self._run, task)
+
+    def _run(self, task: GradeTask) -> TaskOutcome:
+        slot = self._slots.get()
+        try:
+            gpu = self.gpus[slot % len(self.gpus)] if self.gpus else None
+            return run_task(task, threads=self.threads, gpu=gpu, cancel=self.cancel)
+        finally:
+            self._slots.put(slot)
+
+    def completed(self, futures: Iterable[Any]) -> Iterator[Any]:
+        return concurrent.futures.as_completed(list(futures))
+
+    def close(self, *, cancel: bool = False) -> None:
+        if cancel:
+            self.cancel.set()  # running grades kill their sandboxed children at the next poll
+        self._pool.shutdown(wait=True, cancel_futures=cancel)
+
+
+class DaskWorkers:
+    """Tasks sent to a running Dask scheduler. The coordinator still writes every result itself; a task whose
+    worker dies is rerun by Dask elsewhere, and its future still completes exactly once."""
+
+    def __init__(self, address: str, *, threads: int | None = None) -> None:
+        try:
+            from distributed import Client
+        except ImportError as exc:
+            raise UsageError("--cluster needs Dask's distributed package: pip install 'cnngrade[cluster]'") from exc
+        self.threads = threads
+        try:
+            self.client = Client(address, timeout="20s", set_as_default=False)
+        except (OSError, TimeoutError, ValueError) as exc:
+            raise ClusterError(f"cannot reach the Dask scheduler at {address}: {exc}") from exc
+        self.address = address
+        self._futures: list[Any] = []
+
+    def describe(self) -> str:
+        workers = self.client.scheduler_info().get("workers", {})
+        return f"Dask cluster at {self.address} ({len(workers)} worker{'s' * (len(workers) != 1)})"
+
+    def submit(self, task: GradeTask) -> Any:
+        future = self.client.submit(run_on_dask_worker, task, self.threads, pure=False,
+                                    key=f"cnngrade-{task.sha256[:16]}-{uuid.uuid4().hex[:8]}")
+        self._futures.append(future)
+        return future
+
+    def completed(self, futures: Iterable[Any]) -> Iterator[Any]:
+        from distributed import as_completed
+
+        return iter(as_completed(list(futures)))
+
+    def close(self, *, cancel: bool = False) -> None:
+        if cancel:
+            self.client.cancel(self._futures)
+        self.client.close()
