@@ -6,6 +6,7 @@ struck. Nothing the child prints is held whole in the grader's memory.
 """
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import resource
@@ -63,6 +64,13 @@ def clean_env(scratch: Path, *, extra: Mapping[str, str] | None = None) -> dict[
     return env
 
 
+PR_SET_PDEATHSIG = 1
+try:
+    _LIBC: ctypes.CDLL | None = ctypes.CDLL(None, use_errno=True) if sys.platform == "linux" else None
+except OSError:
+    _LIBC = None
+
+
 def _preexec(join: list[str], drop_to_nobody: bool) -> Callable[[], None]:
     def setup() -> None:  # runs in the child between fork and exec
         resource.setrlimit(resource.RLIMIT_FSIZE, (FILE_SIZE_LIMIT, FILE_SIZE_LIMIT))
@@ -74,6 +82,10 @@ def _preexec(join: list[str], drop_to_nobody: bool) -> Callable[[], None]:
             os.setgroups([])
             os.setgid(NOBODY)
             os.setuid(NOBODY)
+        # If the grader is killed (kill -9 on a batch), take the run with it; set after the uid change, which
+        # clears it. bubblewrap's --die-with-parent does the same under full isolation.
+        if _LIBC is not None:
+            _LIBC.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     return setup
 
 

@@ -29,8 +29,8 @@ def _safe_name(name: str) -> PurePosixPath | None:
 
 
 def _is_plain(info: zipfile.ZipInfo) -> bool:
-    mode = info.external_attr >> 16
-    return not info.is_dir() and (mode == 0 or stat.S_ISREG(mode))
+    kind = stat.S_IFMT(info.external_attr >> 16)  # 0 when the archiver recorded no file type (Windows tools)
+    return not info.is_dir() and kind in (0, stat.S_IFREG)
 
 
 def extract(archive: Path, dest: Path, *, max_members: int = MAX_MEMBERS, max_bytes: int = MAX_TOTAL_BYTES) -> list[Path]:

@@ -16,6 +16,7 @@ from grader.batch.gradebook import write_gradebook
 from grader.batch.store import ResultStore, ReuseKey
 from grader.batch.task import GradeTask, TaskOutcome
 from grader.batch.workers import DaskWorkers, LocalWorkers
+from grader.data import resolve_dataset
 from grader.exercises import find_exercise
 from grader.report import Report
 from grader.spec import ExerciseSpec
@@ -163,6 +164,8 @@ def grade_batch(*, submissions: Path, results: Path, exercise: str | Path | None
                                     problem=entry.problem or "nothing to grade", seed=seed)
             _record(store, summary, progress, _personalise(report, entry, shown=entry.student, copies=1))
         if plan.groups:
+            if not cluster:  # fail once, before any training, rather than once per student; workers reuse it
+                data = str(resolve_dataset(spec.dataset.name, data=data))
             root = submissions.resolve()
             hide = tuple(str(p) for p in (root.parent if root.is_file() else root, results, staging))
             tasks = [GradeTask(sha256=sha, name=members[0].chosen.path.name, content=plan.content[sha], spec=spec,

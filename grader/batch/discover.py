@@ -86,13 +86,12 @@ def _owner(rel: PurePosixPath, root: Path, pattern: re.Pattern[str] | None, gs_n
 
 
 def _unwrap(root: Path) -> Path:
-    """An export zip often holds one folder that holds the submissions: look inside it."""
-    while True:
-        children = [c for c in root.iterdir() if c.name not in SKIPPED_DIRS and not c.name.startswith(".")]
-        if (len(children) != 1 or not children[0].is_dir() or children[0].name == layouts.NBGRADER
-                or any(g.is_file() for g in children[0].iterdir())):
-            return root
-        root = children[0]
+    """An export zip usually wraps the submissions in one folder (``class/alice/...``): look inside it, once."""
+    children = [c for c in root.iterdir() if c.name not in SKIPPED_DIRS and not c.name.startswith(".")]
+    if (len(children) == 1 and children[0].is_dir() and children[0].name != layouts.NBGRADER
+            and not layouts.GRADESCOPE_FOLDER.match(children[0].name)):
+        return children[0]
+    return root
 
 
 def _add_file(entry: Entry, path: Path, shown: str, staging: Path) -> None:

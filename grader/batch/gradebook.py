@@ -26,16 +26,16 @@ def grades_csv(reports: list[Report]) -> str:
     checks = _check_ids(reports)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow([*FIXED[:4], *checks, *FIXED[4:]])
+    writer.writerow([*FIXED[:4], *(f"points_{c}" for c in checks), *FIXED[4:]])
     for r in sorted(reports, key=lambda r: r.extra_data.student or ""):
         d = r.extra_data
         by_check = {t.extra_data.check: t.score for t in r.tests}
         error = (d.error or "").replace("\n", " ")[:300]
-        writer.writerow([d.student, f"{r.score:g}", f"{r.max_score:g}", d.status,
+        writer.writerow([_csv_safe(d.student or ""), f"{r.score:g}", f"{r.max_score:g}", d.status,
                          *[f"{by_check[c]:g}" if c in by_check else "" for c in checks],
                          "" if d.test_accuracy is None else f"{d.test_accuracy:.4f}",
                          "" if d.train_accuracy is None else f"{d.train_accuracy:.4f}", d.epochs_run,
-                         d.submission, _csv_safe(error)])
+                         _csv_safe(d.submission), _csv_safe(error)])
     return out.getvalue()
 
 

@@ -1,0 +1,146 @@
+"""Finding each student's file in the export layouts (no training): fast unit tests on folders built here."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from grader.batch.archives import ArchiveError, extract
+from grader.batch.discover import discover
+from grader.batch.gradebook import grades_csv, summary
+from grader.batch.store import ResultStore, ReuseKey, file_stem
+from grader.api import problem_report
+from grader.errors import UsageError
+from grader.exercises import find_exercise
+
+SOLUTION = "def train_mnist_conv():\n    model.fit(x, y)\n"
+SCRIBBLE = "print('just trying things')\n"
+
+
+def _write(root: Path, files: dict[str, str | bytes]) -> Path:
+    for name, content in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content if isinstance(content, bytes) else content.encode())
+    return root
+
+
+def _by_student(root: Path, tmp: Path, **kwargs: object) -> dict[str, object]:
+    found = discover(root, staging=tmp / "staging", entry_point="train_mnist_conv", **kwargs)  # type: ignore[arg-type]
+    return {e.student: e for e in found.entries}
+
+
+def test_canvas_resubmission_latest_solution_wins(tmp_path: Path) -> None:
+    root = _write(tmp_path / "in", {"smithjane_1234_5678_hw.ipynb": SOLUTION,
+                                    "smithjane_1234_5679_hw-2.py": SOLUTION,
+                                    "smithjane_late_1234_5680_scratch-3.py": SCRIBBLE,
+                                    "doejohn_99_100_hw.py": SOLUTION, "README.md": "class notes"})
+    found = discover(root, staging=tmp_path / "s", entry_point="train_mnist_conv")
+    entries = {e.student: e for e in found.entries}
+    assert set(entries) == {"smithjane", "doejohn"} and found.ignored == ["README.md"]
+    jane = entries["smithjane"]
+    assert jane.layout == "canvas" and jane.chosen is not None
+    # The scratch file is the latest upload, but it does not train a model: the latest solution is graded.
+    assert jane.chosen.shown == "smithjane_1234_5679_hw-2.py"
+    assert "3 files were submitted" in jane.note and "trains a model" in jane.note
+    assert entries["doejohn"].note is None
+
+
+def test_gradescope_export_names_students_from_metadata(tmp_path: Path) -> None:
+    root = _write(tmp_path / "in", {
+        "submission_metadata.yml": ("submission_111:\n  :submitters:\n  - :name: Ada Lovelace\n"
+                                    "    :email: ada@uni.edu\n    :sid: '1'\n"),
+        "submission_111/hw.ipynb": SOLUTION,
+        "submission_222/hw.py": SOLUTION,
+        "submission_222/submission_metadata.json": json.dumps({"users": [{"email": "alan@uni.edu", "name": "A"}]}),
+        "submission_333/hw.py": SOLUTION})
+    entries = _by_student(root, tmp_path)
+    assert set(entries) == {"ada@uni.edu", "alan@uni.edu", "submission_333"}
+    assert {e.layout for e in entries.values()} == {"gradescope"}
+
+
+def test_nbgrader_submitted_tree(tmp_path: Path) -> None:
+    root = _write(tmp_path / "course", {"submitted/alice/ps1/ps1.ipynb": SOLUTION,
+                                        "submitted/bob/ps1/ps1.ipynb": SOLUTION,
+                                        "submitted/bob/ps1/extra/helper.py": SCRIBBLE})
+    entries = _by_student(root, tmp_path)
+    assert set(entries) == {"alice", "bob"} and entries["bob"].layout == "nbgrader"
+    assert entries["bob"].chosen.shown == "submitted/bob/ps1/ps1.ipynb"
+
+
+def test_pattern_for_other_layouts(tmp_path: Path) -> None:
+    root = _write(tmp_path / "in", {"week3/alice-final.py": SOLUTION, "week3/bob-final.py": SOLUTION,
+                                    "week3/notes.py": SCRIBBLE})
+    entries = _by_student(root, tmp_path, pattern=r"(?P<student>[a-z]+)-final\.py$")
+    assert set(entries) == {"alice", "bob"}
+    with pytest.raises(UsageError, match="student"):
+        discover(root, staging=tmp_path / "s2", pattern=r"(\w+)\.py")
+    with pytest.raises(UsageError, match="not a valid regular expression"):
+        discover(root, staging=tmp_path / "s3", pattern=r"(?P<student>")
+
+
+def test_zip_export_and_student_archives(tmp_path: Path) -> None:
+    inner = io.BytesIO()
+    with zipfile.ZipFile(inner, "w") as zf:
+        zf.writestr("hw/hw.ipynb", SOLUTION)
+    export = tmp_path / "class.zip"
+    with zipfile.ZipFile(export, "w") as zf:
+        zf.writestr("class/alice/hw.py", SOLUTION)
+        zf.writestr("class/bob.zip", inner.getvalue())
+        zf.writestr("class/carol/essay.docx", b"PK\x03\x04 not python")
+        zf.writestr("class/__MACOSX/alice/._hw.py", b"\x00\x01")
+    entries = _by_student(export, tmp_path)
+    assert set(entries) == {"alice", "bob", "carol"}
+    assert entries["bob"].chosen.shown == "class.zip!bob.zip!hw/hw.ipynb"
+    assert entries["carol"].chosen is None and "essay.docx" in entries["carol"].problem
+
+
+def test_hostile_archives_are_refused_with_a_reason(tmp_path: Path) -> None:
+    slip = tmp_path / "slip.zip"
+    with zipfile.ZipFile(slip, "w") as zf:
+        zf.writestr("../../escaped.py", SOLUTION)
+        zf.writestr("ok.py", SOLUTION)
+    assert [p.name for p in extract(slip, tmp_path / "out")] == ["ok.py"]
+    assert not (tmp_path / "escaped.py").exists()
+    bomb = tmp_path / "bomb.zip"
+    with zipfile.ZipFile(bomb, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("big.py", b"0" * (3 << 20))
+    with pytest.raises(ArchiveError, match="zip bomb"):
+        extract(bomb, tmp_path / "out2", max_bytes=1 << 20)
+    root = _write(tmp_path / "in", {"dave.zip": b"this is not a zip"})
+    assert "not a readable zip archive" in _by_student(root, tmp_path)["dave"].problem
+
+
+def test_links_are_not_followed(tmp_path: Path) -> None:
+    root = _write(tmp_path / "in", {"erin/hw.py": SOLUTION})
+    os.symlink("/etc/passwd", root / "erin" / "passwd.py")
+    erin = _by_student(root, tmp_path)["erin"]
+    assert [c.shown for c in erin.files] == ["erin/hw.py"]
+
+
+def test_result_names_are_safe_and_distinct(tmp_path: Path) -> None:
+    store = ResultStore(tmp_path)
+    assert file_stem("../../etc/passwd") == "etc_passwd" and file_stem("...") == "student"
+    assert store.path("a b") != store.path("a/b")
+    (tmp_path / "students" / ".alice.json.123.tmp").write_text("{")
+    ResultStore(tmp_path)
+    assert not list((tmp_path / "students").glob("*.tmp"))  # a write cut off by kill -9 is dropped
+
+
+def test_reuse_key_and_gradebook_from_reports(tmp_path: Path) -> None:
+    spec, _ = find_exercise(None)
+    report = problem_report(spec=spec, shown="x.py", kind="module", sha256="ab", problem="=HYPERLINK(\"evil\")")
+    named = report.model_copy(update={"extra_data": report.extra_data.model_copy(update={"student": "mallory"})})
+    assert ReuseKey.of(sha256="ab", spec=spec, seed=named.extra_data.seed).matches(named)
+    assert not ReuseKey.of(sha256="cd", spec=spec, seed=named.extra_data.seed).matches(named)
+    assert not ReuseKey.of(sha256="ab", spec=spec, seed=1).matches(named)
+    rows = list(csv.DictReader(io.StringIO(grades_csv([named]))))
+    assert rows[0]["student"] == "mallory" and rows[0]["status"] == "error" and rows[0]["points_ran"] == "0"
+    assert rows[0]["error"].startswith("'=HYPERLINK")  # student text never becomes a spreadsheet formula
+    stats = summary([named], ignored=[], duplicates=[], wall_s=1.0)
+    assert stats["status"] == {"error": 1} and stats["checks_failed"]["ran"] == 1
