@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from grader.report import Report
-from tests.conftest import FIXTURES, SMALL_SPEC, SOLUTIONS, _data_path
+from conftest import FIXTURES, SMALL_SPEC, SOLUTIONS, _data_path
 
 CLI = [sys.executable, "-m", "grader"]
 
