@@ -68,7 +68,7 @@ def test_fail_fast_run_through_the_cli(tmp_path: Path, mnist_path: Path) -> None
 
 
 def test_cli_does_not_import_tensorflow() -> None:
-    code = "import sys, grader.cli, grader.api; print('tensorflow' in sys.modules or 'keras' in sys.modules)"
+    code = "import sys, grader.cli, grader.api, grader.batch.coordinator; print('tensorflow' in sys.modules or 'keras' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip() == "False"
 
 
@@ -79,3 +79,19 @@ def test_relative_data_path_and_output_in_cwd(tmp_path: Path, mnist_path: Path, 
                                        mnist_path.name, "-o", str(tmp_path / "r.json"), "--quiet"])
     assert result.exit_code == 1, result.output
     assert "found 2 convolution layers" in result.output
+
+
+def test_grade_command_help_and_usage_errors(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from grader.cli import main
+
+    runner = CliRunner()
+    helped = runner.invoke(main, ["grade", "--help"])
+    assert helped.exit_code == 0 and "--cluster" in helped.output and "130" in helped.output
+    missing = runner.invoke(main, ["grade", str(tmp_path / "nope"), "-o", str(tmp_path / "r")])
+    assert missing.exit_code == 2 and "no such file or folder" in missing.output
+    bad_pattern = runner.invoke(main, ["grade", str(tmp_path), "-o", str(tmp_path / "r"), "--pattern", r"(\w+)"])
+    assert bad_pattern.exit_code == 2 and "(?P<student>" in bad_pattern.output
+    no_output = runner.invoke(main, ["grade", str(tmp_path)])
+    assert no_output.exit_code == 2 and "--output" in no_output.output

@@ -8,6 +8,7 @@ import concurrent.futures
 import os
 import queue
 import re
+import socket
 import threading
 import uuid
 from collections.abc import Iterable, Iterator
@@ -70,6 +71,17 @@ class LocalWorkers:
         self._pool.shutdown(wait=True, cancel_futures=cancel)
 
 
+def _probe(address: str) -> None:
+    """Fail in a second, not after Dask's connect timeout, when nothing listens at a tcp:// address."""
+    match = re.fullmatch(r"(?:tcp://)?\[?([^\]]+?)\]?:(\d+)", address)
+    if match is None:
+        return  # another transport (tls://, ucx://): let Dask judge it
+    try:
+        socket.create_connection((match.group(1), int(match.group(2))), timeout=5).close()
+    except OSError as exc:
+        raise ClusterError(f"cannot reach the Dask scheduler at {address}: {exc}") from exc
+
+
 class DaskWorkers:
     """Tasks sent to a running Dask scheduler. The coordinator still writes every result itself; a task whose
     worker dies is rerun by Dask elsewhere, and its future still completes exactly once."""
@@ -80,6 +92,7 @@ class DaskWorkers:
         except ImportError as exc:
             raise UsageError("--cluster needs Dask's distributed package: pip install 'cnngrade[cluster]'") from exc
         self.threads = threads
+        _probe(address)
         try:
             self.client = Client(address, timeout="20s", set_as_default=False)
         except (OSError, TimeoutError, ValueError) as exc:
