@@ -40,6 +40,10 @@ def main() -> None:
     \b
     cnngrade submit.ipynb            grade one notebook or .py module
     cnngrade grade SUBMISSIONS -o RESULTS   grade a class (folder or .zip), resumable
+    cnngrade check [REPO]            prove every exercise's solutions pass and known-bad ones fail
+    cnngrade validate [REPO]         check exercise specs and starters (no training)
+    cnngrade exercises               list the exercises and their rules
+    cnngrade release SOL.ipynb -o starter.ipynb   student version of a solution notebook
     cnngrade schema                  print the JSON Schema of the report
     """
 
@@ -101,91 +105,6 @@ def schema() -> None:
     click.echo(json.dumps(report_schema(), indent=2))
 
 
-BATCH_EXIT_HELP = """\b
-Exit codes:
-  0    every student has a result (passed or not)
-  2    usage error (bad option, missing folder, invalid exercise spec)
-  3    some students could not be graded (see summary.json "not_graded"); rerun to retry them
-  130  interrupted (Ctrl-C); rerun the same command to finish"""
 
-
-def _batch_printer(quiet: bool, live: bool) -> Any:
-    """Per-student log lines on stderr, plus a live done/total line when stderr is a terminal."""
-    from grader.batch.coordinator import BatchEvent
-
-    def fmt_eta(seconds: float | None) -> str:
-        if seconds is None:
-            return ""
-        minutes, sec = divmod(int(seconds), 60)
-        return f", ETA {minutes // 60}h{minutes % 60:02d}m" if minutes >= 60 else f", ETA {minutes}m{sec:02d}s"
-
-    def on_event(event: BatchEvent) -> None:
-        if quiet:
-            return
-        if live:
-            click.echo("\r\033[K", nl=False, err=True)
-        if event.kind == "result":
-            took = f" ({event.seconds:.0f} s)" if event.seconds else ""
-            click.echo(f"[{event.done}/{event.total}] {event.student}: {event.status} {event.score}{took}", err=True)
-        else:
-            click.echo(f"cnngrade: {event.text}", err=True)
-        if live and event.kind != "finish":
-            click.echo(f"{event.done}/{event.total} done: {event.passed} passed, {event.failed} not passed"
-                       f"{fmt_eta(event.eta_s)}", nl=False, err=True)
-
-    return on_event
-
-
-@main.command(epilog=BATCH_EXIT_HELP)
-@click.argument("submissions", type=click.Path(path_type=Path))
-@click.option("-o", "--output", "results", type=click.Path(path_type=Path), required=True,
-              help="Results folder: students/<student>.json, grades.csv, summary.json.")
-@click.option("--exercise", "-e", metavar="ID|PATH", help="Exercise id or spec path [default: mnist-single-conv].")
-@click.option("--data", metavar="PATH", help="mnist.npz or a folder holding it [default: $CNNGRADE_DATA, Keras' cache].")
-@click.option("-j", "--jobs", type=click.IntRange(1, 256), default=1, show_default=True,
-              help="Submissions graded at once on this machine; CPU threads and GPUs are shared out between them.")
-@click.option("--threads", type=click.IntRange(1, 1024), help="CPU threads per submission [default: cores / jobs].")
-@click.option("--cluster", metavar="ADDRESS", help="Send the work to a Dask scheduler (e.g. tcp://host:8786).")
-@click.option("--pattern", metavar="REGEX", help="Find files by a regex over their path, with a (?P<student>...) group.")
-@click.option("--force", is_flag=True, help="Regrade everyone, even results that are up to date.")
-@click.option("--seed", type=int, default=None, help="Seed for all randomness [default: fixed, recorded in the report].")
-@click.option("--full", is_flag=True, help="Train even when the architecture is wrong (slower, more feedback).")
-@click.option("--cpu", is_flag=True, help="Train on the CPU even when GPUs are visible.")
-@click.option("--timeout", type=float, metavar="SECONDS", help="Wall-clock limit per submission [default: the exercise's].")
-@click.option("--no-progress", is_flag=True, help="No live progress line (automatic when stderr is not a terminal).")
-@click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors and the final line.")
-def grade(submissions: Path, results: Path, exercise: str | None, data: str | None, jobs: int, threads: int | None,
-          cluster: str | None, pattern: str | None, force: bool, seed: int | None, full: bool, cpu: bool,
-          timeout: float | None, no_progress: bool, quiet: bool) -> None:
-    """Grade every student's submission in SUBMISSIONS (a folder or a .zip) into RESULTS.
-
-    \b
-    Layouts: a file or folder per student, Canvas downloads (lastfirst_123_456_x.ipynb),
-    Gradescope exports (submission_123/), nbgrader (submitted/<student>/<assignment>/), or --pattern.
-    Each result is written as soon as it is known; rerunning skips students whose file, exercise
-    version, grader version and seed are unchanged, so an interrupted run just continues.
-    Identical files are trained once.
-    """
-    from grader.api import DEFAULT_SEED
-    from grader.batch.coordinator import grade_batch
-
-    live = not (no_progress or quiet) and sys.stderr.isatty()
-    try:
-        outcome = grade_batch(submissions=submissions, results=results, exercise=exercise, data=data,
-                              seed=DEFAULT_SEED if seed is None else seed, jobs=jobs, threads=threads, cluster=cluster,
-                              force=force, pattern=pattern, full=full, cpu=cpu, timeout_s=timeout,
-                              on_event=_batch_printer(quiet, live))
-    except CnngradeError as exc:
-        click.echo(f"\ncnngrade: {exc}" if live else f"cnngrade: {exc}", err=True)
-        sys.exit(int(exc.exit_code))
-    except KeyboardInterrupt:
-        click.echo(f"\ncnngrade: interrupted; finished results are kept in {results}. "
-                   "Run the same command again to grade the rest.", err=True)
-        sys.exit(130)
-    if live:
-        click.echo("\r\033[K", nl=False, err=True)
-    not_graded = outcome.count("not_graded")
-    click.echo(f"{outcome.total} students: {outcome.count('passed')} passed, {outcome.count('failed')} failed, "
-               f"{outcome.count('error')} could not run, {not_graded} not graded ({outcome.graded} graded now, "
-               f"{outcome.reused} unchanged) in {outcome.wall_s:.1f} s. Results: {outcome.results}")
-    sys.exit(int(ExitCode.NOT_GRADED if not_graded else ExitCode.PASSED))
+# The other commands live in their own modules and attach themselves to ``main``.
+from grader import cli_authoring, cli_batch  # noqa: E402,F401

@@ -1,0 +1,1 @@
+"""Tools for course staff: release student versions of solutions, validate exercises, check a solutions repo."""
