@@ -143,9 +143,10 @@ def run_check(*, repo: Path, exercise: str | None = None, seeds: int = 1, jobs: 
 def _grade_all(exercises: list[Exercise], *, repo: Path, seeds: int, jobs: int, data: str, cpu: bool,
                on_case: Callable[[CaseResult], None] | None) -> list[CaseResult]:
     workers = LocalWorkers(jobs, cpu=cpu)
-    pending: dict[Any, tuple[str, Any, int]] = {}
+    pending: dict[Any, tuple[str, tuple[str, Path], int]] = {}
+    bad_by_path = {bad.path: bad for ex in exercises for bad in ex.known_bad}
 
-    def submit(ex: Exercise, path: Path, key: Any, seed: int) -> None:
+    def submit(ex: Exercise, path: Path, key: tuple[str, Path], seed: int) -> None:
         task = GradeTask(sha256=str(path), name=path.name, content=path.read_bytes(), spec=ex.spec, seed=seed,
                          data=data, cpu=cpu, hide=(str(repo.resolve()),))  # type: ignore[arg-type]
         pending[workers.submit(task)] = (ex.id, key, seed)
@@ -156,8 +157,8 @@ def _grade_all(exercises: list[Exercise], *, repo: Path, seeds: int, jobs: int, 
                 submit(ex, path, ("solution", path), DEFAULT_SEED + i)
         for bad in ex.known_bad:
             if bad.declared is not None:
-                submit(ex, bad.path, ("bad", bad), DEFAULT_SEED)
-    runs: dict[tuple[str, Any], list[tuple[int, Report | None, str | None]]] = {}
+                submit(ex, bad.path, ("bad", bad.path), DEFAULT_SEED)
+    runs: dict[tuple[str, tuple[str, Path]], list[tuple[int, Report | None, str | None]]] = {}
     results: list[CaseResult] = []
     interrupted = True
     try:
@@ -170,7 +171,7 @@ def _grade_all(exercises: list[Exercise], *, repo: Path, seeds: int, jobs: int, 
             if done:
                 item = runs[(ex_id, key)]
                 case = (_solution_verdict(ex_id, key[1], sorted(item, key=lambda r: r[0])) if key[0] == "solution"
-                        else _bad_verdict(ex_id, key[1], report, outcome.error))
+                        else _bad_verdict(ex_id, bad_by_path[key[1]], report, outcome.error))
                 results.append(case)
                 if on_case:
                     on_case(case)
