@@ -51,6 +51,11 @@ def test_canvas_resubmission_latest_solution_wins(tmp_path: Path) -> None:
     assert entries["doejohn"].note is None
 
 
+def test_canvas_namesakes_are_told_apart_by_user_id(tmp_path: Path) -> None:
+    root = _write(tmp_path / "in", {"leeamy_111_1_hw.py": SOLUTION, "leeamy_222_2_hw.py": SOLUTION})
+    assert set(_by_student(root, tmp_path)) == {"leeamy_111", "leeamy_222"}
+
+
 def test_gradescope_export_names_students_from_metadata(tmp_path: Path) -> None:
     root = _write(tmp_path / "in", {
         "submission_metadata.yml": ("submission_111:\n  :submitters:\n  - :name: Ada Lovelace\n"

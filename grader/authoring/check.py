@@ -151,13 +151,14 @@ def _grade_all(exercises: list[Exercise], *, repo: Path, seeds: int, jobs: int, 
                          data=data, cpu=cpu, hide=(str(repo.resolve()),))  # type: ignore[arg-type]
         pending[workers.submit(task)] = (ex.id, key, seed)
 
+    for ex in exercises:  # known-bad examples first: most fail fast, so CI reports them early
+        for bad in ex.known_bad:
+            if bad.declared is not None:
+                submit(ex, bad.path, ("bad", bad.path), DEFAULT_SEED)
     for ex in exercises:
         for path in ex.solutions:
             for i in range(seeds):
                 submit(ex, path, ("solution", path), DEFAULT_SEED + i)
-        for bad in ex.known_bad:
-            if bad.declared is not None:
-                submit(ex, bad.path, ("bad", bad.path), DEFAULT_SEED)
     runs: dict[tuple[str, tuple[str, Path]], list[tuple[int, Report | None, str | None]]] = {}
     results: list[CaseResult] = []
     interrupted = True

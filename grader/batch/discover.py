@@ -176,9 +176,25 @@ def _group(root: Path, *, prefix: str, staging: Path, entry_point: str | None, p
             continue
         entry = entries.setdefault(owner[0], Entry(student=owner[0], layout=owner[1]))
         _add_file(entry, path, prefix + rel.as_posix(), staging)
-    for entry in entries.values():
+    grouped = [part for entry in entries.values() for part in _split_canvas_namesakes(entry)]
+    for entry in grouped:
         choose(entry, entry_point)
-    return Discovery(sorted(entries.values(), key=lambda e: e.student), ignored)
+    return Discovery(sorted(grouped, key=lambda e: e.student), ignored)
+
+
+def _split_canvas_namesakes(entry: Entry) -> list[Entry]:
+    """Two Canvas users whose names reduce to the same ``lastfirst`` become ``lastfirst_<user id>`` each."""
+    if entry.layout != "canvas":
+        return [entry]
+    users = {layouts.canvas_user(c.path.name) for c in entry.files}
+    if len(users) < 2 or None in users:
+        return [entry]
+    parts = []
+    for user in sorted(u for u in users if u):
+        part = Entry(student=f"{entry.student}_{user}", layout="canvas")
+        part.files = [c for c in entry.files if layouts.canvas_user(c.path.name) == user]
+        parts.append(part)
+    return parts
 
 
 def _compile(pattern: str | None) -> re.Pattern[str] | None:

@@ -28,6 +28,12 @@ def canvas_owner(name: str) -> tuple[str, int] | None:
     return match.group("name").lower(), int(match.group("rev") or 0)
 
 
+def canvas_user(name: str) -> str | None:
+    """The Canvas user id in a download name (tells apart two students whose names reduce alike)."""
+    match = CANVAS.match(name)
+    return match.group("uid") if match else None
+
+
 def revision(name: str) -> int:
     """Canvas numbers resubmissions ``-1``, ``-2``...: a higher number is a later upload."""
     owner = canvas_owner(name)
