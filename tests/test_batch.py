@@ -171,3 +171,25 @@ def test_killed_run_leaves_only_complete_results_and_resumes(tmp_path: Path) -> 
     for name, data in first.items():
         assert (results / "students" / name).read_bytes() == data  # finished work was kept, not redone
     assert sorted(e["student"] for e in _log(results)) == ["ann", "ben", "cat"]  # each written exactly once
+
+
+def test_ctrl_c_stops_at_once_keeps_results_and_writes_the_gradebook(tmp_path: Path) -> None:
+    folder = tmp_path / "class"
+    folder.mkdir()
+    for i, name in enumerate(("ann.py", "ben.py")):
+        _variant(folder, name, f"student {i}")
+    results = tmp_path / "results"
+    proc = subprocess.Popen([*CLI, "grade", str(folder), "-o", str(results), "-e", str(SMALL_SPEC), "-j", "1",
+                             "--no-progress"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env())
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and not list((results / "students").glob("*.json")):
+        time.sleep(0.2)
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGINT)  # what Ctrl-C sends
+    started = time.monotonic()
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and time.monotonic() - started < 10
+    assert "Run the same command again" in err
+    assert [p.name for p in (results / "students").glob("*.json")] == ["ann.json"]
+    assert "ann" in (results / "grades.csv").read_text()  # the gradebook was rebuilt on the way out
+    assert _harness_processes() == []

@@ -147,7 +147,7 @@ def _grade_all(exercises: list[Exercise], *, repo: Path, seeds: int, jobs: int, 
     bad_by_path = {bad.path: bad for ex in exercises for bad in ex.known_bad}
 
     def submit(ex: Exercise, path: Path, key: tuple[str, Path], seed: int) -> None:
-        task = GradeTask(sha256=str(path), name=path.name, content=path.read_bytes(), spec=ex.spec, seed=seed,
+        task = GradeTask(key=str(path), name=path.name, content=path.read_bytes(), spec=ex.spec, seed=seed,
                          data=data, cpu=cpu, hide=(str(repo.resolve()),))  # type: ignore[arg-type]
         pending[workers.submit(task)] = (ex.id, key, seed)
 

@@ -168,7 +168,7 @@ def grade_batch(*, submissions: Path, results: Path, exercise: str | Path | None
                 data = str(resolve_dataset(spec.dataset.name, data=data))
             root = submissions.resolve()
             hide = tuple(str(p) for p in (root.parent if root.is_file() else root, results, staging))
-            tasks = [GradeTask(sha256=sha, name=members[0].chosen.path.name, content=plan.content[sha], spec=spec,
+            tasks = [GradeTask(key=sha, name=members[0].chosen.path.name, content=plan.content[sha], spec=spec,
                                seed=seed, data=data, full=full, cpu=cpu, timeout_s=timeout_s, hide=hide)
                      for sha, members in plan.groups.items() if members[0].chosen]
             workers: Any = (DaskWorkers(cluster, threads=threads) if cluster else
@@ -195,14 +195,14 @@ def _run(tasks: list[GradeTask], plan: _Plan, workers: Any, store: ResultStore, 
             try:
                 outcome: TaskOutcome = future.result()
             except Exception as exc:  # a lost worker, a crash in the grader itself: this task is not graded
-                outcome = TaskOutcome(task.sha256, error=f"the grading task failed: {type(exc).__name__}: {exc}")
+                outcome = TaskOutcome(task.key, error=f"the grading task failed: {type(exc).__name__}: {exc}")
             progress.trained += 1
             progress.remaining_tasks -= 1
-            members = plan.groups[task.sha256]
+            members = plan.groups[task.key]
             for entry in members:
                 shown = entry.chosen.shown if entry.chosen else entry.student
                 base = (Report.model_validate_json(outcome.report_json) if outcome.report_json else
-                        not_graded_report(spec=spec, shown=shown, sha256=task.sha256, error=outcome.error or "?",
+                        not_graded_report(spec=spec, shown=shown, sha256=task.key, error=outcome.error or "?",
                                           seed=seed))
                 _record(store, summary, progress, _personalise(base, entry, shown=shown, copies=len(members)),
                         seconds=outcome.seconds)

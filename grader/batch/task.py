@@ -13,7 +13,7 @@ from grader.spec import ExerciseSpec
 
 @dataclass(frozen=True)
 class GradeTask:
-    sha256: str
+    key: str  # what the caller knows the task by: the file's sha256 in a batch, its path in `check`
     name: str  # the file name, whose suffix says notebook or module
     content: bytes
     spec: ExerciseSpec
@@ -27,7 +27,7 @@ class GradeTask:
 
 @dataclass(frozen=True)
 class TaskOutcome:
-    sha256: str
+    key: str
     report_json: str | None = None
     error: str | None = None  # the grader could not grade (not the student's fault): retried on a rerun
     seconds: float = 0.0
@@ -46,8 +46,8 @@ def run_task(task: GradeTask, *, threads: int | None = None, gpu: str | None = N
                            cpu=task.cpu, timeout_s=task.timeout_s, threads=threads, gpu=gpu, cancel=cancel,
                            hide=tuple(Path(h) for h in task.hide))
         except CnngradeError as exc:
-            return TaskOutcome(task.sha256, error=str(exc))
-    return TaskOutcome(task.sha256, report_json=report.model_dump_json(),
+            return TaskOutcome(task.key, error=str(exc))
+    return TaskOutcome(task.key, report_json=report.model_dump_json(),
                        seconds=report.extra_data.timings.total_s)
 
 

@@ -106,7 +106,7 @@ class DaskWorkers:
 
     def submit(self, task: GradeTask) -> Any:
         future = self.client.submit(run_on_dask_worker, task, self.threads, pure=False,
-                                    key=f"cnngrade-{task.sha256[:16]}-{uuid.uuid4().hex[:8]}")
+                                    key=f"cnngrade-{uuid.uuid4().hex}")
         self._futures.append(future)
         return future
 
