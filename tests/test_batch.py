@@ -56,6 +56,13 @@ def graded_class(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, 
     (folder / "dave").mkdir()
     (folder / "dave" / "report.docx").write_bytes(b"PK\x03\x04 a word document")
     shutil.copy(FIXTURES / "binary_renamed.ipynb", folder / "erin.ipynb")
+    # The other two export layouts, mixed into the same folder (same file as alice's: trained once for all).
+    (folder / "submission_777").mkdir()
+    shutil.copy(FIXTURES / "two_convolutions.py", folder / "submission_777" / "hw.py")
+    (folder / "submission_777" / "submission_metadata.json").write_text(
+        json.dumps({"users": [{"email": "grace@uni.edu", "name": "Grace Hopper"}]}))
+    (folder / "submitted" / "frank" / "ps1").mkdir(parents=True)
+    shutil.copy(FIXTURES / "two_convolutions.py", folder / "submitted" / "frank" / "ps1" / "ps1.py")
     results = tmp_path_factory.mktemp("results")
     run = _grade(folder, results, "-j", "2", "--no-progress")
     return folder, results, run
@@ -66,12 +73,12 @@ def test_class_is_graded_one_result_per_student(graded_class: tuple[Path, Path, 
     _, results, run = graded_class
     assert run.returncode == 0, run.stderr
     reports = _results(results)
-    assert set(reports) == {"goodstudent", "alice", "carol", "bob", "dave", "erin"}
+    assert set(reports) == {"goodstudent", "alice", "carol", "bob", "dave", "erin", "grace@uni.edu", "frank"}
     good = reports["goodstudent"]
     assert good.extra_data.status == "passed" and good.score == good.max_score
     assert good.extra_data.epochs_run >= 1 and good.extra_data.test_accuracy > 0.9  # trained for real
     assert "CPU (1 CPU thread)" == good.extra_data.device  # -j 2 on 2 cores: one thread each
-    for name in ("alice", "carol"):
+    for name in ("alice", "carol", "grace@uni.edu", "frank"):
         assert "architecture" in _failing(reports[name]) and reports[name].extra_data.status == "failed"
         assert any("byte-identical" in n for n in reports[name].extra_data.notes)
     assert "not a valid notebook" in reports["bob"].extra_data.error
@@ -79,8 +86,9 @@ def test_class_is_graded_one_result_per_student(graded_class: tuple[Path, Path, 
     assert "report.docx" in reports["dave"].extra_data.error
     assert "binary file" in reports["erin"].extra_data.error
     progress = [line for line in run.stderr.splitlines() if line.startswith("[")]
-    assert len(progress) == 6 and progress[-1].startswith("[6/6] ")  # a log line per finished student
-    assert "6 students: 1 passed, 2 failed, 3 could not run, 0 not graded" in run.stdout
+    assert len(progress) == 8 and progress[-1].startswith("[8/8] ")  # a log line per finished student
+    assert "8 students: 1 passed, 4 failed, 3 could not run, 0 not graded" in run.stdout
+    assert reports["frank"].extra_data.submission == "submitted/frank/ps1/ps1.py"
 
 
 def test_gradebook_agrees_with_result_files(graded_class: tuple[Path, Path, subprocess.CompletedProcess[str]]
@@ -94,8 +102,9 @@ def test_gradebook_agrees_with_result_files(graded_class: tuple[Path, Path, subp
     for student, report in reports.items():
         assert float(rows[student]["score"]) == report.score and rows[student]["status"] == report.extra_data.status
     summary = json.loads((results / "summary.json").read_text())
-    assert summary["students"] == 6 and summary["status"] == {"passed": 1, "failed": 2, "error": 3}
-    assert summary["duplicates"] == [["alice", "carol"]] and summary["checks_failed"]["architecture"] == 5
+    assert summary["students"] == 8 and summary["status"] == {"passed": 1, "failed": 4, "error": 3}
+    assert summary["duplicates"] == [["alice", "carol", "frank", "grace@uni.edu"]]
+    assert summary["checks_failed"]["architecture"] == 7
     # Identical files were trained once, yet each student has exactly one result line.
     assert sorted(e["student"] for e in _log(results)) == sorted(reports)
 
@@ -109,7 +118,7 @@ def test_rerun_skips_unchanged_and_regrades_changed(graded_class: tuple[Path, Pa
     started = time.monotonic()
     again = _grade(folder, results, "--no-progress")
     assert time.monotonic() - started < 5 and again.returncode == 0
-    assert "(0 graded now, 6 unchanged)" in again.stdout
+    assert "(0 graded now, 8 unchanged)" in again.stdout
     assert {p.name: p.read_bytes() for p in (results / "students").glob("*.json")} == before
 
     changed = tmp_path / "class"
@@ -117,7 +126,7 @@ def test_rerun_skips_unchanged_and_regrades_changed(graded_class: tuple[Path, Pa
     with open(changed / "alice" / "hw.py", "a") as handle:
         handle.write("\n# resubmitted after the deadline\n")
     third = _grade(changed, results, "--no-progress")
-    assert "(1 graded now, 5 unchanged)" in third.stdout, third.stdout + third.stderr
+    assert "(1 graded now, 7 unchanged)" in third.stdout, third.stdout + third.stderr
     reports = _results(results)
     assert reports["alice"].extra_data.submission_sha256 != json.loads(before["alice.json"])["extra_data"][
         "submission_sha256"]

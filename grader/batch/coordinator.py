@@ -70,20 +70,28 @@ def _sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def _read(entry: Entry) -> bytes | None:
+    """The chosen file's bytes, or None with the reason added to the entry (too big, unreadable)."""
+    if entry.chosen is None:
+        return None
+    try:
+        size = entry.chosen.path.stat().st_size
+        if size <= MAX_SUBMISSION_BYTES:
+            return entry.chosen.path.read_bytes()
+        entry.problems.append(f"{entry.chosen.shown} is {size} bytes; submissions are capped at "
+                              f"{MAX_SUBMISSION_BYTES} bytes")
+    except OSError as exc:
+        entry.problems.append(f"{entry.chosen.shown} cannot be read ({exc.strerror or exc})")
+    entry.chosen = None
+    return None
+
+
 def _plan(discovery: Discovery, store: ResultStore, spec: ExerciseSpec, *, seed: int, force: bool) -> _Plan:
     plan = _Plan()
     for entry in discovery.entries:
         store.path(entry.student)  # fixes each student's file name in sorted order, the same on every run
     for entry in discovery.entries:
-        data = None
-        if entry.chosen is not None:
-            size = entry.chosen.path.stat().st_size
-            if size > MAX_SUBMISSION_BYTES:
-                entry.problems.append(f"{entry.chosen.shown} is {size} bytes; submissions are capped at "
-                                      f"{MAX_SUBMISSION_BYTES} bytes")
-                entry.chosen = None
-            else:
-                data = entry.chosen.path.read_bytes()
+        data = _read(entry)
         sha = _sha(data) if data is not None else _sha((entry.problem or "").encode())
         previous = None if force else store.load(entry.student)
         if previous is not None and ReuseKey.of(sha256=sha, spec=spec, seed=seed).matches(previous):

@@ -99,8 +99,12 @@ def _add_file(entry: Entry, path: Path, shown: str, staging: Path) -> None:
     if path.is_symlink():
         entry.problems.append(f"{shown} is a link, not a file, and was not followed")
     elif suffix in SUFFIXES:
-        stat = path.stat()
-        entry.files.append(Candidate(path, shown, layouts.revision(path.name), stat.st_mtime))
+        try:
+            mtime = path.stat().st_mtime
+        except OSError as exc:
+            entry.problems.append(f"{shown} cannot be read ({exc.strerror or exc})")
+            return
+        entry.files.append(Candidate(path, shown, layouts.revision(path.name), mtime))
     elif suffix == ".zip":
         target = staging / f"{len(list(staging.iterdir()))}"
         try:
