@@ -121,6 +121,12 @@ def test_hostile_archives_are_refused_with_a_reason(tmp_path: Path) -> None:
     assert "not a readable zip archive" in _by_student(root, tmp_path)["dave"].problem
 
 
+def test_results_folder_inside_submissions_is_not_a_student(tmp_path: Path) -> None:
+    root = _write(tmp_path / "in", {"alice/hw.py": SOLUTION, "results/students/alice.json": "{}"})
+    found = discover(root, staging=tmp_path / "s", exclude=(root / "results",))
+    assert [e.student for e in found.entries] == ["alice"]
+
+
 def test_links_are_not_followed(tmp_path: Path) -> None:
     root = _write(tmp_path / "in", {"erin/hw.py": SOLUTION})
     os.symlink("/etc/passwd", root / "erin" / "passwd.py")

@@ -158,7 +158,8 @@ def grade_batch(*, submissions: Path, results: Path, exercise: str | Path | None
     discovery, plan = Discovery([], []), _Plan()
     summary = BatchResult(results=results)
     try:
-        discovery = discover(submissions, staging=staging, entry_point=spec.entry_point, pattern=pattern)
+        discovery = discover(submissions, staging=staging, entry_point=spec.entry_point, pattern=pattern,
+                             exclude=(results,))
         plan = _plan(discovery, store, spec, seed=seed, force=force)
         summary.total, summary.reused = len(discovery.entries), len(plan.reused)
         progress = _Progress(summary.total, on_event)

@@ -54,11 +54,13 @@ class Discovery:
     ignored: list[str]  # files that belong to nobody (README.md beside the submissions, links)
 
 
-def _walk(root: Path) -> list[Path]:
-    """Every plain file under ``root``, skipping editor and OS debris and never following links."""
+def _walk(root: Path, exclude: tuple[Path, ...] = ()) -> list[Path]:
+    """Every plain file under ``root``, skipping editor and OS debris, ``exclude`` (a results folder kept
+    inside the submissions) and never following links."""
     found = []
     for folder, dirs, files in os.walk(root, followlinks=False):
-        dirs[:] = sorted(d for d in dirs if d not in SKIPPED_DIRS and not d.startswith("."))
+        dirs[:] = sorted(d for d in dirs if d not in SKIPPED_DIRS and not d.startswith(".")
+                         and (Path(folder) / d).resolve() not in exclude)
         found.extend(Path(folder) / f for f in sorted(files) if not f.startswith("."))
     return found
 
@@ -140,8 +142,8 @@ def choose(entry: Entry, entry_point: str | None) -> None:
         entry.note = f"{len(entry.files)} files were submitted ({names}); graded {entry.chosen.shown}: {why}."
 
 
-def discover(submissions: Path, *, staging: Path, entry_point: str | None = None, pattern: str | None = None
-             ) -> Discovery:
+def discover(submissions: Path, *, staging: Path, entry_point: str | None = None, pattern: str | None = None,
+             exclude: tuple[Path, ...] = ()) -> Discovery:
     """Group the files under ``submissions`` (a folder, a .zip, or one file) by student and choose one each."""
     compiled = _compile(pattern)
     prefix = ""
@@ -158,7 +160,8 @@ def discover(submissions: Path, *, staging: Path, entry_point: str | None = None
         _add_file(entry, submissions, submissions.name, _archives(staging))
         choose(entry, entry_point)
         return Discovery([entry], [])
-    return _group(submissions, prefix=prefix, staging=_archives(staging), entry_point=entry_point, pattern=compiled)
+    return _group(submissions, prefix=prefix, staging=_archives(staging), entry_point=entry_point, pattern=compiled,
+                  exclude=tuple(p.resolve() for p in exclude))
 
 
 def _archives(staging: Path) -> Path:
@@ -167,12 +170,12 @@ def _archives(staging: Path) -> Path:
     return folder
 
 
-def _group(root: Path, *, prefix: str, staging: Path, entry_point: str | None, pattern: re.Pattern[str] | None
-           ) -> Discovery:
+def _group(root: Path, *, prefix: str, staging: Path, entry_point: str | None, pattern: re.Pattern[str] | None,
+           exclude: tuple[Path, ...] = ()) -> Discovery:
     entries: dict[str, Entry] = {}
     ignored: list[str] = []
     gs_names = layouts.gradescope_names(root)
-    for path in _walk(root):
+    for path in _walk(root, exclude):
         rel = PurePosixPath(path.relative_to(root).as_posix())
         owner = _owner(rel, root, pattern, gs_names)
         if owner is None or rel.name in ("submission_metadata.json", "submission_metadata.yml"):
