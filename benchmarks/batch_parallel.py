@@ -1,7 +1,8 @@
 """Batch throughput: `cnngrade grade -j 2` on 8 small submissions vs. 8 separate `cnngrade` calls, side by side.
 
-The 8 submissions are distinct working solutions (the reference with different layer sizes), graded with the
-test spec (2000 training images, the real 0.998 threshold), so each one really trains. Prints one JSON object.
+The 8 submissions are the reference with different layer sizes (distinct files, so nothing is deduplicated),
+graded with the test spec (2000 training images, the real 0.998 threshold), so each one really trains; one of
+them (32 filters, 64 units) misses a floor, which both ways of grading agree on. Prints one JSON object.
 
 Usage: python benchmarks/batch_parallel.py [--data PATH] [--jobs 2] [--out results-batch-parallel.json]
 """
