@@ -62,21 +62,19 @@ def grade(*, submission: str | os.PathLike[str], exercise: str | os.PathLike[str
     return build_report(ev, run_checks(ev), seed=seed, timings=timings, isolation=isolation)
 
 
-def problem_report(*, spec: ExerciseSpec, shown: str, kind: str, sha256: str, problem: str,
-                   seed: int = DEFAULT_SEED) -> Report:
+def problem_report(*, spec: ExerciseSpec, shown: str, sha256: str, problem: str, seed: int = DEFAULT_SEED) -> Report:
     """The report for a file that cannot be run at all (e.g. a batch found no notebook): graded 0, with why."""
-    sub = Submission(Path(shown), kind, sha256, problem=problem)
+    sub = Submission(Path(shown), "notebook" if shown.endswith(".ipynb") else "module", sha256, problem=problem)
     ev = Evidence(spec=spec, submission=sub)
     return build_report(ev, run_checks(ev), seed=seed, timings=Timings(), isolation=Isolation.NONE)
 
 
 def not_graded_report(*, spec: ExerciseSpec, shown: str, sha256: str, error: str, seed: int = DEFAULT_SEED) -> Report:
     """The report when the grader itself failed: no checks decided, no points, retried by a batch rerun."""
-    max_score = float(sum(spec.points.model_dump().values()))
     details = GradeDetails(grader_version=__version__, exercise_id=spec.id, exercise_version=spec.version,
                            submission=shown, submission_sha256=sha256, status="not_graded", error=error, seed=seed,
                            isolation="none", epoch_budget=spec.training.epoch_budget)
-    return Report(score=0.0, max_score=max_score, execution_time=0.0, output=f"not graded: {error}", tests=[],
+    return Report(score=0.0, max_score=spec.points.total, execution_time=0.0, output=f"not graded: {error}", tests=[],
                   extra_data=details)
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
@@ -48,6 +48,12 @@ def main() -> None:
     """
 
 
+def fail(exc: CnngradeError, *, newline: bool = False) -> NoReturn:
+    """Every command's way out for a ``CnngradeError``: its message on stderr, its exit code."""
+    click.echo(("\n" if newline else "") + f"cnngrade: {exc}", err=True)
+    sys.exit(int(exc.exit_code))
+
+
 def _progress(quiet: bool) -> Any:
     if quiet:
         return None
@@ -86,8 +92,7 @@ def submit(file: Path, exercise: str | None, data: str | None, seed: int | None,
                        full=full, cpu=cpu, timeout_s=timeout, progress=_progress(quiet or as_json),
                        sandbox=not no_sandbox, hide=hide)
     except CnngradeError as exc:
-        click.echo(f"cnngrade: {exc}", err=True)
-        sys.exit(int(exc.exit_code))
+        fail(exc)
     if output is not None:
         write_report(report, output)
     if as_json:

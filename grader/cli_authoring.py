@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from grader.cli import main
+from grader.cli import fail, main
 from grader.errors import CnngradeError, ExitCode
 
 REPO_ARG = click.argument("repo", type=click.Path(path_type=Path, file_okay=False), required=False)
@@ -25,11 +25,6 @@ Exit codes:
   1  at least one case does not hold
   2  usage error (no exercises/ folder, bad option)
   3  could not grade (e.g. MNIST data missing)"""
-
-
-def _fail(exc: CnngradeError) -> None:
-    click.echo(f"cnngrade: {exc}", err=True)
-    sys.exit(int(exc.exit_code))
 
 
 @main.command(epilog=CHECK_EXIT_HELP)
@@ -62,8 +57,7 @@ def check(repo: Path | None, exercise: str | None, seeds: int, jobs: int, junit:
         repo = _repo(repo)
         result = run_check(repo=repo, exercise=exercise, seeds=seeds, jobs=jobs, data=data, cpu=cpu, on_case=show)
     except CnngradeError as exc:
-        _fail(exc)
-        return
+        fail(exc)
     if junit is not None:
         write_junit(result, junit)
     report_to_github(result, root=_repo(repo))
@@ -84,8 +78,7 @@ def validate(repo: Path | None, exercise: str | None) -> None:
     try:
         exercises, findings = validate_repository(_repo(repo), only=exercise)
     except CnngradeError as exc:
-        _fail(exc)
-        return
+        fail(exc)
     for finding in findings:
         click.echo(f"{finding.path}: {finding.message}", err=True)
     click.echo(f"{len(exercises)} exercise(s), {len(findings)} problem(s)")
@@ -101,8 +94,7 @@ def exercises(repo: Path | None) -> None:
     try:
         found = load_repository(_repo(repo))
     except CnngradeError as exc:
-        _fail(exc)
-        return
+        fail(exc)
     for ex in found:
         if ex.spec is None:
             click.echo(f"{ex.folder.name}: INVALID ({ex.spec_problem})")
@@ -115,7 +107,7 @@ def exercises(repo: Path | None) -> None:
                    f"  rules: {a.convolutions} convolution(s), {a.max_pooling_2d} MaxPooling2D; {t.metric} above "
                    f"{t.threshold} within {t.epoch_budget} epochs; message {t.message!r}\n"
                    f"  floors: re-measured train >= {t.min_train_accuracy}, test >= {t.min_test_accuracy}; "
-                   f"{sum(s.points.model_dump().values()):g} points; "
+                   f"{s.points.total:g} points; "
                    f"{len(ex.solutions)} solution(s), {len(ex.known_bad)} known-bad example(s)")
 
 
@@ -133,6 +125,5 @@ def release(solution: Path, output: Path, placeholder: str) -> None:
     try:
         regions = release_file(solution, output, placeholder=placeholder.replace("\\n", "\n"))
     except CnngradeError as exc:
-        _fail(exc)
-        return
+        fail(exc)
     click.echo(f"{output}: {regions} solution region(s) replaced")

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from grader.cli import main
+from grader.cli import fail, main
 from grader.errors import CnngradeError, ExitCode
 BATCH_EXIT_HELP = """\b
 Exit codes:
@@ -37,7 +37,7 @@ def _batch_printer(quiet: bool, live: bool) -> Any:
             click.echo(f"[{event.done}/{event.total}] {event.student}: {event.status} {event.score}{took}", err=True)
         else:
             click.echo(f"cnngrade: {event.text}", err=True)
-        if live and event.kind != "finish":
+        if live:
             click.echo(f"{event.done}/{event.total} done: {event.passed} passed, {event.failed} not passed"
                        f"{fmt_eta(event.eta_s)}", nl=False, err=True)
 
@@ -84,8 +84,7 @@ def grade(submissions: Path, results: Path, exercise: str | None, data: str | No
                               force=force, pattern=pattern, full=full, cpu=cpu, timeout_s=timeout,
                               on_event=_batch_printer(quiet, live))
     except CnngradeError as exc:
-        click.echo(f"\ncnngrade: {exc}" if live else f"cnngrade: {exc}", err=True)
-        sys.exit(int(exc.exit_code))
+        fail(exc, newline=live)
     except KeyboardInterrupt:
         click.echo(f"\ncnngrade: interrupted; finished results are kept in {results}. "
                    "Run the same command again to grade the rest.", err=True)

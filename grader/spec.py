@@ -64,6 +64,10 @@ class PointsSpec(_Frozen):
     train_accuracy: float = Field(default=2, ge=0)
     test_accuracy: float = Field(default=1, ge=0)
 
+    @property
+    def total(self) -> float:
+        return float(sum(self.model_dump().values()))
+
 
 class ExerciseSpec(_Frozen):
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]*$")

@@ -37,7 +37,7 @@ class Submission:
     notes: tuple[str, ...] = field(default=())
 
 
-def _sha256(data: bytes) -> str:
+def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
@@ -86,7 +86,7 @@ def load_submission(path: str | Path) -> Submission:
     if size > MAX_SUBMISSION_BYTES:
         return Submission(path, kind, "", problem=f"{path.name} is {size} bytes; submissions are capped at {MAX_SUBMISSION_BYTES} bytes.")
     data = path.read_bytes()
-    digest = _sha256(data)
+    digest = sha256_hex(data)
     if not data.strip():
         return Submission(path, kind, digest, problem=f"{path.name} is empty.")
     text, problem = _decode(data, path)

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -24,6 +25,12 @@ def mnist_path() -> Path:
     if path is None:
         pytest.fail("MNIST not found: set CNNGRADE_DATA to mnist.npz (see README)")
     return path if path.is_file() else path / "mnist.npz"
+
+
+def leftovers(marker: str) -> list[str]:
+    """Processes whose command line contains ``marker`` (what a finished or killed run must not leave)."""
+    out = subprocess.run(["pgrep", "-af", marker], capture_output=True, text=True).stdout
+    return [line for line in out.splitlines() if "pgrep" not in line]
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:

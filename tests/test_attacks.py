@@ -7,7 +7,6 @@ bubblewrap cannot build them, and say so.
 from __future__ import annotations
 
 import os
-import signal
 import socket
 import subprocess
 import threading
@@ -16,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, SOLUTIONS
+from conftest import ROOT, SOLUTIONS, leftovers
 from grader.api import grade
 from grader.isolation import bwrap_works
 from grader.limits import Cgroup
@@ -50,11 +49,6 @@ def _errors(report: Report) -> str:
     return "\n".join(e.traceback for e in report.extra_data.errors)
 
 
-def _leftovers(marker: str) -> list[str]:
-    out = subprocess.run(["pgrep", "-af", marker], capture_output=True, text=True).stdout
-    return [line for line in out.splitlines() if "pgrep" not in line]
-
-
 @pytest.mark.parametrize("name, timeout", [("sleep_forever.py", 10), ("../fixtures/mnist-single-conv/infinite_loop.py", 10)])
 def test_endless_runs_stop_at_the_time_limit(name: str, timeout: float, mnist_path: Path) -> None:
     """Infinite loop, `sleep` forever: killed at the wall-clock limit (`--timeout`), verdict `timeout` naming the cell."""
@@ -82,7 +76,7 @@ def test_fork_bomb_is_contained(mnist_path: Path) -> None:
     """Fork bomb: the cgroup `pids.max` cap holds it, the time limit ends it, nothing survives."""
     report = _grade("fork_bomb.py", mnist_path, timeout_s=15)
     assert report.tests[0].status == "failed"
-    assert not _leftovers("fork_bomb.py")
+    assert not leftovers("fork_bomb.py")
 
 
 def test_children_and_daemons_are_killed(mnist_path: Path) -> None:
@@ -91,7 +85,7 @@ def test_children_and_daemons_are_killed(mnist_path: Path) -> None:
     outside.unlink(missing_ok=True)
     _grade("leftover_children.py", mnist_path)
     time.sleep(1.5)
-    assert not _leftovers("sleep 1000") and not _leftovers("leftover_children")
+    assert not leftovers("sleep 1000") and not leftovers("leftover_children")
     if bwrap_works():
         assert not outside.exists()  # its /tmp was the sandbox's own
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from grader.report import Report
-from conftest import FIXTURES, SMALL_SPEC, SOLUTIONS, _data_path
+from conftest import FIXTURES, SMALL_SPEC, SOLUTIONS, _data_path, leftovers
 
 CLI = [sys.executable, "-m", "grader"]
 
@@ -139,17 +139,6 @@ def _variant(folder: Path, name: str, tag: str) -> None:
     (folder / name).write_text(text + f"\n# {tag}\n")
 
 
-def _harness_processes() -> list[int]:
-    pids = []
-    for proc in Path("/proc").iterdir():
-        try:
-            if proc.name.isdigit() and b"grader.harness" in (proc / "cmdline").read_bytes():
-                pids.append(int(proc.name))
-        except OSError:
-            continue
-    return pids
-
-
 def test_killed_run_leaves_only_complete_results_and_resumes(tmp_path: Path) -> None:
     folder = tmp_path / "class"
     folder.mkdir()
@@ -170,7 +159,7 @@ def test_killed_run_leaves_only_complete_results_and_resumes(tmp_path: Path) -> 
     for data in first.values():
         Report.model_validate_json(data)  # every file there is complete
     time.sleep(1.0)
-    assert _harness_processes() == [], "the killed grader's sandboxed runs must die with it"
+    assert leftovers("grader.harness") == [], "the killed grader's sandboxed runs must die with it"
 
     resumed = _grade(folder, results, "--no-progress")
     assert resumed.returncode == 0, resumed.stderr
@@ -201,4 +190,4 @@ def test_ctrl_c_stops_at_once_keeps_results_and_writes_the_gradebook(tmp_path: P
     assert "Run the same command again" in err
     assert [p.name for p in (results / "students").glob("*.json")] == ["ann.json"]
     assert "ann" in (results / "grades.csv").read_text()  # the gradebook was rebuilt on the way out
-    assert _harness_processes() == []
+    assert leftovers("grader.harness") == []

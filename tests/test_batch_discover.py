@@ -145,7 +145,7 @@ def test_result_names_are_safe_and_distinct(tmp_path: Path) -> None:
 
 def test_reuse_key_and_gradebook_from_reports(tmp_path: Path) -> None:
     spec, _ = find_exercise(None)
-    report = problem_report(spec=spec, shown="x.py", kind="module", sha256="ab", problem="=HYPERLINK(\"evil\")")
+    report = problem_report(spec=spec, shown="x.py", sha256="ab", problem="=HYPERLINK(\"evil\")")
     named = report.model_copy(update={"extra_data": report.extra_data.model_copy(update={"student": "mallory"})})
     assert ReuseKey.of(sha256="ab", spec=spec, seed=named.extra_data.seed).matches(named)
     assert not ReuseKey.of(sha256="cd", spec=spec, seed=named.extra_data.seed).matches(named)

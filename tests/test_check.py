@@ -2,7 +2,6 @@
 declared, one declared to fail 'message' that fails elsewhere first, and a flaky exercise; JUnit parsed back."""
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
@@ -14,7 +13,8 @@ import nbformat
 import pytest
 from click.testing import CliRunner
 
-from conftest import FIXTURES, ROOT, SMALL_SPEC, SOLUTIONS
+from conftest import FIXTURES, ROOT, SMALL_SPEC, SOLUTIONS, _data_path
+from grader.authoring.check import run_check
 from grader.authoring.release import MarkerError, release_source
 from grader.cli import main
 
@@ -68,16 +68,11 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _check(repo: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    full_env = {**os.environ, "CNNGRADE_DATA": str(_data()), **(env or {})}
-    full_env.pop("GITHUB_ACTIONS", None) if env is None else None
+    """Run ``cnngrade check``; ``env`` adds variables (GitHub's), which are otherwise kept out."""
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("GITHUB_")}
+    full_env.update({"CNNGRADE_DATA": str(_data_path()), **(env or {})})
     return subprocess.run([sys.executable, "-m", "grader", "check", str(repo), *args], capture_output=True,
                           text=True, timeout=900, env=full_env)
-
-
-def _data() -> Path:
-    from conftest import _data_path
-
-    return _data_path()
 
 
 def _cases(junit: Path) -> dict[str, ET.Element]:
@@ -138,7 +133,7 @@ def test_release_replaces_solution_regions(tmp_path: Path) -> None:
     assert unmarked.exit_code == 2 and "no ### BEGIN SOLUTION" in unmarked.output
 
 
-def test_validate_names_file_and_field(tmp_path: Path) -> None:
+def test_validate_names_file_and_field(tmp_path: Path, mnist_path: Path) -> None:
     ex = tmp_path / "exercises" / "broken"
     ex.mkdir(parents=True)
     (ex / "exercise.toml").write_text(SMALL_SPEC.read_text().replace("epoch_budget = 12", "epoch_budget = -3"))
@@ -157,6 +152,11 @@ def test_validate_names_file_and_field(tmp_path: Path) -> None:
     assert "starter notebook students download is missing" in out
     assert "undeclared.toml is missing" in out and "'architectur' is not a check" in out
     assert "no reference solution" in out
+    # In check, each finding is a failing case filed under its own exercise (JUnit's classname).
+    checked = run_check(repo=tmp_path, data=str(mnist_path))
+    failing = {(c.exercise, c.path.name) for c in checked.cases if not c.ok}
+    assert {("nostarter", "undeclared.py"), ("nostarter", "nostarter"), ("broken", "exercise.toml")} <= failing
+    assert not checked.ok
     good = CliRunner().invoke(main, ["validate", str(ROOT)])
     assert good.exit_code == 0 and "1 exercise(s), 0 problem(s)" in good.output
     listing = CliRunner().invoke(main, ["exercises", str(ROOT)])

@@ -82,10 +82,6 @@ def test_relative_data_path_and_output_in_cwd(tmp_path: Path, mnist_path: Path, 
 
 
 def test_grade_command_help_and_usage_errors(tmp_path: Path) -> None:
-    from click.testing import CliRunner
-
-    from grader.cli import main
-
     runner = CliRunner()
     helped = runner.invoke(main, ["grade", "--help"])
     assert helped.exit_code == 0 and "--cluster" in helped.output and "130" in helped.output

@@ -7,15 +7,16 @@ flaky); every known-bad example fails, and fails first on the check it declares.
 from __future__ import annotations
 
 import statistics
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from nbformat import NotebookNode
+
 from grader.api import DEFAULT_SEED
 from grader.authoring.release import BEGIN, read_notebook, release_notebook, same_cells
-from grader.authoring.repository import BadExample, Exercise
+from grader.authoring.repository import Exercise, KnownBad
 from grader.authoring.validate import validate_repository
 from grader.batch.task import GradeTask, TaskOutcome
 from grader.batch.workers import LocalWorkers
@@ -44,23 +45,29 @@ class CheckResult:
         return bool(self.cases) and all(c.ok for c in self.cases)
 
 
-def _has_markers(path: Path) -> bool:
-    try:
-        node = read_notebook(path)
-    except UsageError:
-        return False  # an unreadable solution fails its own grading case
-    return any(BEGIN.match(line) for cell in node.cells for line in cell.source.split("\n"))
+def _marked_solution(exercise: Exercise) -> tuple[Path, NotebookNode] | None:
+    """The first solution notebook with ``### BEGIN SOLUTION`` regions, read once."""
+    for path in exercise.solutions:
+        if path.suffix != ".ipynb":
+            continue
+        try:
+            node = read_notebook(path)
+        except UsageError:
+            continue  # an unreadable solution fails its own grading case
+        if any(BEGIN.match(line) for cell in node.cells for line in cell.source.split("\n")):
+            return path, node
+    return None
 
 
 def _starter_case(exercise: Exercise) -> CaseResult | None:
     """The starter must be exactly what ``cnngrade release`` makes of the marked solution notebook."""
-    marked = [p for p in exercise.solutions if p.suffix == ".ipynb" and _has_markers(p)]
-    if not marked or not exercise.starter.is_file():
+    marked = _marked_solution(exercise)
+    if marked is None or not exercise.starter.is_file():
         return None
-    solution = marked[0]
+    solution, node = marked
     name = f"starter matches release of {solution.name}"
     try:
-        released, _ = release_notebook(read_notebook(solution), name=solution.name)
+        released, _ = release_notebook(node, name=solution.name)
         differs = same_cells(released, read_notebook(exercise.starter))
     except UsageError as exc:
         return CaseResult(exercise.id, name, exercise.starter, False, str(exc))
@@ -99,31 +106,29 @@ def _solution_verdict(exercise: str, path: Path, runs: list[tuple[int, Report | 
     return CaseResult(exercise, name, path, False, text + " | ".join(failures), seconds, details)
 
 
-def _bad_verdict(exercise: str, bad: BadExample, report: Report | None, error: str | None) -> CaseResult:
-    declared = bad.declared.fails if bad.declared else "?"
-    name = f"known-bad {bad.path.name} fails {declared}"
-    if bad.declared is None:
-        return CaseResult(exercise, name, bad.path, False, bad.problem or "no declaration")
+def _bad_verdict(exercise: str, path: Path, declared: KnownBad, report: Report | None, error: str | None
+                 ) -> CaseResult:
+    name = f"known-bad {path.name} fails {declared.fails}"
     if report is None:
-        return CaseResult(exercise, name, bad.path, False, f"could not be graded: {error}")
+        return CaseResult(exercise, name, path, False, f"could not be graded: {error}")
     failed = _failed(report)
     seconds = report.extra_data.timings.total_s
     if not failed:
-        return CaseResult(exercise, name, bad.path, False, f"PASSED all checks, but is declared to fail {declared!r}"
-                          f" ({bad.declared.why or 'no reason given'})", seconds)
-    if failed[0] != declared:
-        return CaseResult(exercise, name, bad.path, False,
-                          f"declared to fail {declared!r} but failed {failed[0]!r} first (failed: {', '.join(failed)}): "
-                          f"{report.output}", seconds, {"failed": failed})
-    return CaseResult(exercise, name, bad.path, True, f"failed {declared!r} as declared", seconds, {"failed": failed})
+        return CaseResult(exercise, name, path, False, f"PASSED all checks, but is declared to fail "
+                          f"{declared.fails!r} ({declared.why or 'no reason given'})", seconds)
+    if failed[0] != declared.fails:
+        return CaseResult(exercise, name, path, False,
+                          f"declared to fail {declared.fails!r} but failed {failed[0]!r} first (failed: "
+                          f"{', '.join(failed)}): {report.output}", seconds, {"failed": failed})
+    return CaseResult(exercise, name, path, True, f"failed {declared.fails!r} as declared", seconds,
+                      {"failed": failed})
 
 
 def run_check(*, repo: Path, exercise: str | None = None, seeds: int = 1, jobs: int = 1, data: str | None = None,
               cpu: bool = False, on_case: Callable[[CaseResult], None] | None = None) -> CheckResult:
     """Validate and grade everything in ``repo``; returns every case's verdict (nothing raised for failures)."""
     exercises, findings = validate_repository(repo, only=exercise)
-    cases = [CaseResult(f.path.parts[-2] if len(f.path.parts) > 1 else "", f"valid {f.path.name}", f.path, False,
-                        f.message) for f in findings]
+    cases = [CaseResult(f.exercise, f"valid {f.path.name}", f.path, False, f.message) for f in findings]
     for ex in exercises:
         if ex.spec is not None and not any(f.path.is_relative_to(ex.folder) for f in findings):
             cases.append(CaseResult(ex.id, "valid exercise.toml and starter.ipynb", ex.folder / "exercise.toml", True))
@@ -135,48 +140,52 @@ def run_check(*, repo: Path, exercise: str | None = None, seeds: int = 1, jobs: 
             on_case(case)
     gradable = [ex for ex in exercises if ex.spec is not None]
     if any(ex.solutions or ex.known_bad for ex in gradable):
-        data = str(resolve_dataset("mnist", data=data))
-        cases += _grade_all(gradable, repo=repo, seeds=seeds, jobs=jobs, data=data, cpu=cpu, on_case=on_case)
+        # Each dataset is found and verified once, before any training (a missing one is exit 3, not N failures).
+        datasets = {name: str(resolve_dataset(name, data=data)) for name in {ex.spec.dataset.name for ex in gradable}}
+        cases += _grade_all(gradable, repo=repo, seeds=seeds, jobs=jobs, datasets=datasets, cpu=cpu, on_case=on_case)
     return CheckResult(cases)
 
 
-def _grade_all(exercises: list[Exercise], *, repo: Path, seeds: int, jobs: int, data: str, cpu: bool,
+def _grade_all(exercises: list[Exercise], *, repo: Path, seeds: int, jobs: int, datasets: dict[str, str], cpu: bool,
                on_case: Callable[[CaseResult], None] | None) -> list[CaseResult]:
     workers = LocalWorkers(jobs, cpu=cpu)
-    pending: dict[Any, tuple[str, tuple[str, Path], int]] = {}
-    bad_by_path = {bad.path: bad for ex in exercises for bad in ex.known_bad}
+    # future -> (exercise, file, its declaration (None for a reference solution), seed)
+    pending: dict[Any, tuple[Exercise, Path, KnownBad | None, int]] = {}
 
-    def submit(ex: Exercise, path: Path, key: tuple[str, Path], seed: int) -> None:
-        task = GradeTask(key=str(path), name=path.name, content=path.read_bytes(), spec=ex.spec, seed=seed,
-                         data=data, cpu=cpu, hide=(str(repo.resolve()),))  # type: ignore[arg-type]
-        pending[workers.submit(task)] = (ex.id, key, seed)
+    def submit(ex: Exercise, path: Path, declared: KnownBad | None, seed: int) -> None:
+        spec = ex.spec
+        assert spec is not None  # only exercises with a valid spec are graded
+        task = GradeTask(key=str(path), name=path.name, content=path.read_bytes(), spec=spec, seed=seed,
+                         data=datasets[spec.dataset.name], cpu=cpu, hide=(str(repo.resolve()),))
+        pending[workers.submit(task)] = (ex, path, declared, seed)
 
     for ex in exercises:  # known-bad examples first: most fail fast, so CI reports them early
         for bad in ex.known_bad:
-            if bad.declared is not None:
-                submit(ex, bad.path, ("bad", bad.path), DEFAULT_SEED)
+            if bad.declared is not None:  # an undeclared one is already a failing validation case
+                submit(ex, bad.path, bad.declared, DEFAULT_SEED)
     for ex in exercises:
         for path in ex.solutions:
             for i in range(seeds):
-                submit(ex, path, ("solution", path), DEFAULT_SEED + i)
-    runs: dict[tuple[str, tuple[str, Path]], list[tuple[int, Report | None, str | None]]] = {}
+                submit(ex, path, None, DEFAULT_SEED + i)
+    runs: dict[Path, list[tuple[int, Report | None, str | None]]] = {}
     results: list[CaseResult] = []
     interrupted = True
     try:
         for future in workers.completed(pending):
-            ex_id, key, seed = pending[future]
+            ex, path, declared, seed = pending[future]
             outcome: TaskOutcome = future.result()
             report = Report.model_validate_json(outcome.report_json) if outcome.report_json else None
-            runs.setdefault((ex_id, key), []).append((seed, report, outcome.error))
-            done = len(runs[(ex_id, key)]) == (seeds if key[0] == "solution" else 1)
-            if done:
-                item = runs[(ex_id, key)]
-                case = (_solution_verdict(ex_id, key[1], sorted(item, key=lambda r: r[0])) if key[0] == "solution"
-                        else _bad_verdict(ex_id, bad_by_path[key[1]], report, outcome.error))
-                results.append(case)
-                if on_case:
-                    on_case(case)
+            runs.setdefault(path, []).append((seed, report, outcome.error))
+            if declared is not None:
+                case = _bad_verdict(ex.id, path, declared, report, outcome.error)
+            elif len(runs[path]) == seeds:
+                case = _solution_verdict(ex.id, path, sorted(runs[path], key=lambda r: r[0]))
+            else:
+                continue
+            results.append(case)
+            if on_case:
+                on_case(case)
         interrupted = False
     finally:
         workers.close(cancel=interrupted)
-    return results  # a known-bad example without a valid declaration is already a failing validation case
+    return results

@@ -12,6 +12,7 @@ from grader.authoring.repository import Exercise, load_repository
 
 @dataclass(frozen=True)
 class Finding:
+    exercise: str
     path: Path
     message: str
 
@@ -24,12 +25,12 @@ def _python_of(source: str) -> str:
 def _starter_findings(exercise: Exercise) -> list[Finding]:
     path = exercise.starter
     if not path.is_file():
-        return [Finding(path, "the starter notebook students download is missing")]
+        return [Finding(exercise.id, path, "the starter notebook students download is missing")]
     try:
         node = nbformat.read(path, as_version=4)
         nbformat.validate(node)
     except Exception as exc:  # nbformat raises several kinds for malformed notebooks
-        return [Finding(path, f"not a valid notebook: {type(exc).__name__}: {str(exc)[:300]}")]
+        return [Finding(exercise.id, path, f"not a valid notebook: {type(exc).__name__}: {str(exc)[:300]}")]
     findings = []
     code = [c.source for c in node.cells if c.cell_type == "code"]
     for index, cell in enumerate(node.cells, start=1):
@@ -38,26 +39,29 @@ def _starter_findings(exercise: Exercise) -> list[Finding]:
         try:
             ast.parse(_python_of(cell.source))
         except SyntaxError as exc:
-            findings.append(Finding(path, f"cell {index} is not valid Python (line {exc.lineno}: {exc.msg})"))
+            findings.append(Finding(exercise.id, path,
+                                    f"cell {index} is not valid Python (line {exc.lineno}: {exc.msg})"))
     entry = exercise.spec.entry_point if exercise.spec else None
     if entry and not any(f"def {entry}(" in source for source in code):
-        findings.append(Finding(path, f"the spec's entry_point is {entry!r} but the starter defines no {entry}()"))
+        findings.append(Finding(exercise.id, path,
+                                f"the spec's entry_point is {entry!r} but the starter defines no {entry}()"))
     return findings
 
 
 def validate_exercise(exercise: Exercise, repo: Path) -> list[Finding]:
     spec_path = exercise.folder / "exercise.toml"
     if exercise.spec is None:
-        return [Finding(spec_path, exercise.spec_problem or "invalid spec")]
+        return [Finding(exercise.id, spec_path, exercise.spec_problem or "invalid spec")]
     findings = []
     if exercise.spec.id != exercise.folder.name:
-        findings.append(Finding(spec_path, f"id = {exercise.spec.id!r} but the folder is {exercise.folder.name!r}; "
-                                           "they must match so solutions/<id>/ can be found"))
+        findings.append(Finding(exercise.id, spec_path,
+                                f"id = {exercise.spec.id!r} but the folder is {exercise.folder.name!r}; "
+                                "they must match so solutions/<id>/ can be found"))
     findings += _starter_findings(exercise)
     if not exercise.solutions:
-        findings.append(Finding(repo / "solutions" / exercise.id, "no reference solution (.ipynb or .py) to prove "
-                                                                  "the exercise can be passed"))
-    findings += [Finding(bad.path, bad.problem) for bad in exercise.known_bad if bad.problem]
+        findings.append(Finding(exercise.id, repo / "solutions" / exercise.id,
+                                "no reference solution (.ipynb or .py) to prove the exercise can be passed"))
+    findings += [Finding(exercise.id, bad.path, bad.problem) for bad in exercise.known_bad if bad.problem]
     return findings
 
 
@@ -67,6 +71,7 @@ def validate_repository(repo: Path, *, only: str | None = None) -> tuple[list[Ex
     seen: dict[str, Path] = {}
     for exercise in exercises:
         if exercise.spec and exercise.spec.id in seen:
-            findings.append(Finding(exercise.folder, f"id {exercise.spec.id!r} is also used by {seen[exercise.spec.id]}"))
+            findings.append(Finding(exercise.id, exercise.folder,
+                                    f"id {exercise.spec.id!r} is also used by {seen[exercise.spec.id]}"))
         seen.setdefault(exercise.id, exercise.folder)
     return exercises, findings

@@ -2,7 +2,7 @@
 write each student's result the moment it is known, and rebuild the gradebook from the result files."""
 from __future__ import annotations
 
-import hashlib
+import shutil
 import tempfile
 import time
 from collections.abc import Callable
@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from grader.api import DEFAULT_SEED, not_graded_report, problem_report
-from grader.batch.discover import Discovery, Entry, cleanup, discover
+from grader.batch.discover import Discovery, Entry, discover
 from grader.batch.gradebook import write_gradebook
 from grader.batch.store import ResultStore, ReuseKey
 from grader.batch.task import GradeTask, TaskOutcome
@@ -20,12 +20,12 @@ from grader.data import resolve_dataset
 from grader.exercises import find_exercise
 from grader.report import Report
 from grader.spec import ExerciseSpec
-from grader.submission import MAX_SUBMISSION_BYTES
+from grader.submission import MAX_SUBMISSION_BYTES, sha256_hex
 
 
 @dataclass(frozen=True)
 class BatchEvent:
-    """What the coordinator tells its caller: ``start``, then ``result`` per student, then ``finish``."""
+    """What the coordinator tells its caller: ``start``, ``workers`` (where tasks run), ``result`` per student."""
 
     kind: str
     done: int = 0
@@ -66,10 +66,6 @@ class _Plan:
     content: dict[str, bytes] = field(default_factory=dict)
 
 
-def _sha(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
 def _read(entry: Entry) -> bytes | None:
     """The chosen file's bytes, or None with the reason added to the entry (too big, unreadable)."""
     if entry.chosen is None:
@@ -92,7 +88,7 @@ def _plan(discovery: Discovery, store: ResultStore, spec: ExerciseSpec, *, seed:
         store.path(entry.student)  # fixes each student's file name in sorted order, the same on every run
     for entry in discovery.entries:
         data = _read(entry)
-        sha = _sha(data) if data is not None else _sha((entry.problem or "").encode())
+        sha = sha256_hex(data) if data is not None else sha256_hex((entry.problem or "").encode())
         previous = None if force else store.load(entry.student)
         if previous is not None and ReuseKey.of(sha256=sha, spec=spec, seed=seed).matches(previous):
             plan.reused.append((entry, previous))
@@ -169,7 +165,7 @@ def grade_batch(*, submissions: Path, results: Path, exercise: str | Path | None
             summary.statuses[entry.student] = previous.extra_data.status
             progress.result(previous, reused=True)
         for entry, sha in plan.problems:
-            report = problem_report(spec=spec, shown=entry.student, kind="notebook", sha256=sha,
+            report = problem_report(spec=spec, shown=entry.student, sha256=sha,
                                     problem=entry.problem or "nothing to grade", seed=seed)
             _record(store, summary, progress, _personalise(report, entry, shown=entry.student, copies=1))
         if plan.groups:
@@ -189,7 +185,7 @@ def grade_batch(*, submissions: Path, results: Path, exercise: str | Path | None
         duplicates = [[e.student for e in members] for members in plan.groups.values() if len(members) > 1]
         write_gradebook(results, store.all_reports(), ignored=discovery.ignored, duplicates=duplicates,
                         wall_s=summary.wall_s)
-        cleanup(staging)
+        shutil.rmtree(staging, ignore_errors=True)
     return summary
 
 

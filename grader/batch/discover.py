@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -108,7 +108,7 @@ def _add_file(entry: Entry, path: Path, shown: str, staging: Path) -> None:
             return
         entry.files.append(Candidate(path, shown, layouts.revision(path.name), mtime))
     elif suffix == ".zip":
-        target = staging / f"{len(list(staging.iterdir()))}"
+        target = Path(tempfile.mkdtemp(dir=staging))
         try:
             for member in extract(path, target):
                 _add_file(entry, member, f"{shown}!{member.relative_to(target).as_posix()}", staging)
@@ -131,13 +131,11 @@ def choose(entry: Entry, entry_point: str | None) -> None:
     """Pick the file to grade (see the module docstring) and explain the choice when there was one."""
     if not entry.files:
         return
-    ranked = sorted(entry.files, key=lambda c: (_looks_like_solution(c.path, entry_point), c.revision, c.mtime,
-                                                c.shown))
-    entry.chosen = ranked[-1]
+    solution_like = {c.path: _looks_like_solution(c.path, entry_point) for c in entry.files}  # each file read once
+    entry.chosen = max(entry.files, key=lambda c: (solution_like[c.path], c.revision, c.mtime, c.shown))
     if len(entry.files) > 1:
-        solution_like = _looks_like_solution(entry.chosen.path, entry_point)
         why = (f"the latest file that trains a model (calls fit{f' or defines {entry_point}()' if entry_point else ''})"
-               if solution_like else "the latest file (none of them calls fit)")
+               if solution_like[entry.chosen.path] else "the latest file (none of them calls fit)")
         names = ", ".join(c.shown for c in entry.files[:10])
         entry.note = f"{len(entry.files)} files were submitted ({names}); graded {entry.chosen.shown}: {why}."
 
@@ -215,6 +213,3 @@ def _compile(pattern: str | None) -> re.Pattern[str] | None:
         raise UsageError(f"--pattern {pattern!r} needs a named group (?P<student>...) that captures the student")
     return compiled
 
-
-def cleanup(staging: Path) -> None:
-    shutil.rmtree(staging, ignore_errors=True)

@@ -11,7 +11,8 @@ from pathlib import Path
 from grader.report import Report, write_atomic
 
 SUMMARY_VERSION = 1
-FIXED = ["student", "score", "max_score", "status", "test_accuracy", "train_accuracy", "epochs", "file", "error"]
+LEADING = ["student", "score", "max_score", "status"]  # then points_<check> per check, then:
+TRAILING = ["test_accuracy", "train_accuracy", "epochs", "file", "error"]
 
 
 def _check_ids(reports: list[Report]) -> list[str]:
@@ -26,7 +27,7 @@ def grades_csv(reports: list[Report]) -> str:
     checks = _check_ids(reports)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow([*FIXED[:4], *(f"points_{c}" for c in checks), *FIXED[4:]])
+    writer.writerow([*LEADING, *(f"points_{c}" for c in checks), *TRAILING])
     for r in sorted(reports, key=lambda r: r.extra_data.student or ""):
         d = r.extra_data
         by_check = {t.extra_data.check: t.score for t in r.tests}

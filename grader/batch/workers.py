@@ -17,6 +17,7 @@ from typing import Any
 
 from grader.batch.task import GradeTask, TaskOutcome, run_on_dask_worker, run_task
 from grader.errors import ClusterError, UsageError
+from grader.isolation import gpu_devices
 
 
 def cpu_count() -> int:
@@ -31,7 +32,8 @@ def gpu_ids() -> list[str]:
     visible = os.environ.get("CUDA_VISIBLE_DEVICES")
     if visible is not None:
         return [g for g in visible.split(",") if g.strip() and g.strip() != "-1"]
-    return sorted((p.name[6:] for p in Path("/dev").glob("nvidia*") if re.fullmatch(r"nvidia\d+", p.name)), key=int)
+    nodes = (Path(node).name for node in gpu_devices())  # also nvidiactl, nvidia-uvm...: keep nvidia0, nvidia1...
+    return sorted((name[6:] for name in nodes if re.fullmatch(r"nvidia\d+", name)), key=int)
 
 
 class LocalWorkers:

@@ -27,10 +27,8 @@ def _prepare_tensorflow(state: RunState) -> Any:
     keras.utils.set_random_seed(state.job.seed)
     gpus = tf.config.list_physical_devices("GPU")
     state.meta["tensorflow_version"] = tf.__version__
-    where = ", ".join(g.name for g in gpus) if gpus else ""
-    if threads:
-        where = f"{where}, " * bool(where) + f"{threads} CPU thread{'s' * (threads > 1)}"
-    state.meta["device"] = ("GPU" if gpus else "CPU") + (f" ({where})" if where else "")
+    parts = [g.name for g in gpus] + ([f"{threads} CPU thread{'s' if threads > 1 else ''}"] if threads else [])
+    state.meta["device"] = ("GPU" if gpus else "CPU") + (f" ({', '.join(parts)})" if parts else "")
     loader = datasets.make_loader(state.job.data_path, state.job.train_limit, state.job.test_limit, state.data_requests)
     datasets.install(loader)
     return intercept.install(state, state.epochs_out, state.scratch)
