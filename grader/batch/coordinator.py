@@ -204,11 +204,12 @@ def _run(tasks: list[GradeTask], plan: _Plan, workers: Any, store: ResultStore, 
             progress.trained += 1
             progress.remaining_tasks -= 1
             members = plan.groups[task.key]
+            # One report per distinct file, parsed once; each student gets a personalised copy of it.
+            base = (Report.model_validate_json(outcome.report_json) if outcome.report_json else
+                    not_graded_report(spec=spec, shown=task.name, sha256=task.key, error=outcome.error or "?",
+                                      seed=seed))
             for entry in members:
                 shown = entry.chosen.shown if entry.chosen else entry.student
-                base = (Report.model_validate_json(outcome.report_json) if outcome.report_json else
-                        not_graded_report(spec=spec, shown=shown, sha256=task.key, error=outcome.error or "?",
-                                          seed=seed))
                 _record(store, summary, progress, _personalise(base, entry, shown=shown, copies=len(members)),
                         seconds=outcome.seconds)
         interrupted = False
