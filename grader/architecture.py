@@ -31,7 +31,7 @@ class ArchitectureFacts:
     output_shape: Sequence[int | None] | None
     conv_ops: int | None = None
     max_pool_ops: int | None = None
-    unverifiable_layers: Sequence[str] = field(default=())
+    feature_layers: Sequence[str] = field(default=())  # Lambda/custom layers that compute features
 
 
 def _shape(shape: Sequence[int | None] | None) -> str:
@@ -53,17 +53,20 @@ def _layer_problems(classes: Sequence[str], spec: ArchitectureSpec) -> list[str]
 def _graph_problems(facts: ArchitectureFacts, spec: ArchitectureSpec) -> list[str]:
     problems = []
     classes = facts.layer_classes
-    if facts.conv_ops is not None:
+    recurrent = any(CONV_CLASSES.get(c) == 0 for c in classes or ())
+    if facts.conv_ops is not None and not recurrent:
         if classes is None:
             declared, expected = spec.convolutions, spec.convolutions
         else:
             declared = sum(1 for c in classes if c in CONV_CLASSES)
             expected = sum(CONV_CLASSES.get(c, 0) for c in classes)
-        if facts.conv_ops > expected and not any(CONV_CLASSES.get(c) == 0 for c in classes or ()):
+        if facts.conv_ops > expected:
             problems.append(
                 f"the model's computation contains {facts.conv_ops} convolution operations, more than its "
                 f"{declared} declared convolution layer(s) explain: a convolution inside a Lambda or custom layer counts too"
             )
+        elif facts.conv_ops < min(expected, spec.convolutions):
+            problems.append(_unused("convolution", facts.conv_ops, spec.convolutions))
     if facts.max_pool_ops is not None:
         declared = spec.max_pooling_2d if classes is None else sum(1 for c in classes if c in MAX_POOL_CLASSES)
         if facts.max_pool_ops > declared:
@@ -71,7 +74,15 @@ def _graph_problems(facts: ArchitectureFacts, spec: ArchitectureSpec) -> list[st
                 f"the model's computation contains {facts.max_pool_ops} max-pooling operations but only {declared} "
                 "max-pooling layer(s) are declared"
             )
+        elif facts.max_pool_ops < min(declared, spec.max_pooling_2d):
+            problems.append(_unused("max-pooling", facts.max_pool_ops, spec.max_pooling_2d))
     return problems
+
+
+def _unused(kind: str, found: int, required: int) -> str:
+    # A layer that is created but never called (a subclassed model's call() skipping it) does no work.
+    return (f"the model's computation contains {found} {kind} operation(s); {required} required: a layer that is "
+            "declared but never called in the model's forward pass does not count")
 
 
 def _shape_problems(facts: ArchitectureFacts, spec: ArchitectureSpec) -> list[str]:
@@ -91,10 +102,10 @@ def _shape_problems(facts: ArchitectureFacts, spec: ArchitectureSpec) -> list[st
 def architecture_problems(facts: ArchitectureFacts, spec: ArchitectureSpec) -> list[str]:
     """Each way ``facts`` break ``spec``, as a sentence; empty when the architecture is right."""
     problems: list[str] = []
-    if facts.unverifiable_layers:
+    if facts.feature_layers:
         problems.append(
-            "the model uses layers whose computation cannot be verified without running your Python code: "
-            + ", ".join(facts.unverifiable_layers)
+            "a Lambda or custom layer may only reshape, cast or scale the images; computing features there is a "
+            "hidden layer: " + "; ".join(facts.feature_layers)
         )
     if facts.layer_classes is not None:
         problems += _layer_problems(facts.layer_classes, spec)

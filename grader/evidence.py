@@ -3,13 +3,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from grader.metric_kinds import is_top1
 from grader.preprocessing import Preprocessing
 from grader.protocol import CellError, FitRecord, Measurement, RunRecord, StopEvent
 from grader.sandbox import ChildResult
 from grader.spec import ExerciseSpec
 from grader.submission import Submission
 
-REJECTED = "ArchitectureRejected"
+# cnngrade's own refusals to train (fail-fast, a used-up budget): facts about training, not errors in the code.
+REFUSALS = ("ArchitectureRejected", "BudgetExhausted")
 # Logged accuracy is a running average over an epoch's batches; the model after the epoch re-measures close to
 # it (within 0.01 on the reference runs). A larger drop means the record does not describe this model.
 CONSISTENCY_TOLERANCE = 0.05
@@ -51,18 +53,33 @@ class Evidence:
     def errors(self) -> list[CellError]:
         """Errors the student's code caused (not TensorFlow 1 leftovers, not cnngrade's own fail-fast stop)."""
         return [e for e in (self.record.errors if self.record else [])
-                if not is_tf1_error(e) and e.type != REJECTED]
+                if not is_tf1_error(e) and e.type not in REFUSALS]
 
     @property
     def tf1_errors(self) -> list[CellError]:
         return [e for e in (self.record.errors if self.record else []) if is_tf1_error(e)]
 
-    @property
-    def accuracy_key(self) -> str | None:
+    def _accuracy_keys(self) -> list[str]:
         fit = self.fit
         keys = set().union(*(e.metrics for e in fit.epochs)) if fit and fit.epochs else set()
-        preferred = (self.spec.training.metric, *ACCURACY_KEYS)
-        return next((k for k in preferred if k in keys), None)
+        return [k for k in dict.fromkeys((self.spec.training.metric, *ACCURACY_KEYS)) if k in keys]
+
+    @property
+    def accuracy_key(self) -> str | None:
+        """The logged key holding top-1 training accuracy, computed by a standard Keras accuracy metric.
+
+        A metric merely *named* accuracy (a top-2 accuracy, a custom function) is not vouched for.
+        """
+        classes = self.fit.metric_classes if self.fit else {}
+        return next((k for k in self._accuracy_keys() if k not in classes or is_top1(classes[k])), None)
+
+    @property
+    def lookalike_metric(self) -> str | None:
+        """'accuracy' is SparseTopKCategoricalAccuracy(k=2)... when the accuracy key is not top-1 accuracy."""
+        if self.accuracy_key is not None or not self.fit:
+            return None
+        key = next(iter(self._accuracy_keys()), None)
+        return f"the metric logged as '{key}' is {self.fit.metric_classes[key]}" if key else None
 
     def accuracies(self) -> list[float]:
         key = self.accuracy_key

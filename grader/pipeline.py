@@ -99,22 +99,23 @@ def run_submission(ev: Evidence, *, scratch: Path, data_path: Path, seed: int, f
 
 
 def infer_preprocessing(ev: Evidence, *, scratch: Path, data_path: Path) -> None:
+    """Infer the student's preprocessing from the sample the run saved; any failure is a finding, not a crash."""
     fit = ev.fit
-    if fit is None:
-        return
-    if fit.x_kind != "array":
-        ev.preprocessing_problem = f"fit received a {fit.x_kind}, not arrays, so the preprocessing cannot be inferred"
+    if fit is None or not fit.epochs:
         return
     folder = artifacts.fit_folder(scratch, fit.index)
     try:
-        if folder is None:
-            raise preprocessing.PreprocessingUnknown("the training inputs were not saved")
+        if folder is None or fit.sample_file is None:
+            raise preprocessing.PreprocessingUnknown(
+                fit.sample_problem or f"fit received a {fit.x_kind}, and no sample of its inputs could be taken")
         sample = preprocessing.load_sample(folder / "x_sample.npy")
         with np.load(data_path, allow_pickle=False) as data:
-            raw = data["x_train"][: len(sample)]
-        ev.preprocessing = preprocessing.infer(sample, raw)
+            raw = data["x_train"][: ev.spec.dataset.train_limit]
+        ev.preprocessing = preprocessing.infer(sample, raw, dtype=fit.x_dtype, source=fit.sample_source)
     except preprocessing.PreprocessingUnknown as exc:
         ev.preprocessing_problem = str(exc)
+    except Exception as exc:  # a tampered or strange sample must never take the grader down
+        ev.preprocessing_problem = f"the sample of the training inputs could not be analysed ({type(exc).__name__}: {exc})"[:500]
 
 
 def measure(ev: Evidence, *, scratch: Path, data_path: Path, device: dict[str, str], progress: Progress | None,
@@ -136,7 +137,7 @@ def measure(ev: Evidence, *, scratch: Path, data_path: Path, device: dict[str, s
     measure_dir.mkdir()
     job = MeasureJob(model_dir=str(folder), data_path=str(data_path), train_limit=ev.spec.dataset.train_limit,
                      test_limit=ev.spec.dataset.test_limit, reshape=list(pre.reshape), scale=pre.scale,
-                     offset=pre.offset)
+                     offset=pre.offset, measure_accuracy=ev.preprocessing is not None)
     (measure_dir / "job.json").write_text(job.model_dump_json(), encoding="utf-8")
     if progress:
         progress("re-measuring the trained model")
@@ -150,9 +151,21 @@ def measure(ev: Evidence, *, scratch: Path, data_path: Path, device: dict[str, s
                        policy=measure_policy,
                        stdout=measure_dir / "stdout.log", stderr=measure_dir / "stderr.log",
                        events=measure_dir / "events.jsonl", timeout_s=600, cell_timeout_s=600, cancel=cancel)
+    tail = _crash_reason(measure_dir / "stderr.log")
     try:
         ev.measurement = Measurement.model_validate_json(artifacts.read_capped(out, 1 << 20))
     except Exception as exc:  # any failure here is reported, never raised
-        tail = artifacts.tail(measure_dir / "stderr.log", 1500)
         ev.measurement_problem = f"the measurement failed (exit code {result.returncode}: {exc}). {tail}"
+        return time.monotonic() - start
+    if ev.measurement.phase != "complete":  # the structure was measured, then evaluating the model died
+        ev.measurement_problem = (f"evaluating the trained model on the images failed (exit code {result.returncode}). "
+                                  f"{tail}").strip()
+        ev.measurement = ev.measurement.model_copy(update={"error": ev.measurement_problem, "phase": "complete"})
     return time.monotonic() - start
+
+
+def _crash_reason(log: Path) -> str:
+    """The last meaningful line of a crashed child's log, not the whole abort trace."""
+    lines = [l.strip() for l in artifacts.tail(log, 4000).splitlines() if l.strip()]
+    useful = [l for l in lines if not l.startswith(("W0000", "I0000", "WARNING: All log messages", "***", "@ ", "PC: "))]
+    return useful[-1][:300] if useful else ""

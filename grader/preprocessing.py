@@ -14,11 +14,17 @@ import numpy as np
 MAX_SAMPLE_BYTES = 64 * 1024 * 1024
 
 
+# Relative tolerance of the affine fit, by the dtype the student trained on: half-precision inputs are rounded.
+TOLERANCE = {"bfloat16": 8e-3, "float16": 2e-3}
+MIN_MATCHED = 0.95  # share of sample rows that must be raw images (shuffled, filtered: yes; augmented: no)
+
+
 @dataclass(frozen=True)
 class Preprocessing:
     reshape: tuple[int, ...]
     scale: float
     offset: float
+    source: str = ""  # where the sample came from, when it was not the arrays passed to fit
 
     def describe(self) -> str:
         steps = [f"reshape to {self.reshape}"]
@@ -30,44 +36,87 @@ class Preprocessing:
             steps.append(f"subtract {mean:.6g}, divide by {std:.6g}")
         else:
             steps.append("raw pixel values 0-255")
-        return ", ".join(steps)
+        return ", ".join(steps) + (f" (inferred from {self.source})" if self.source else "")
 
 
 class PreprocessingUnknown(Exception):
-    """The inputs to fit are not an affine transform of the raw images in order."""
+    """The inputs to fit are not an affine transform of the raw images."""
 
 
 def load_sample(path: Path) -> np.ndarray:
     if path.is_symlink() or not path.is_file() or path.stat().st_size > MAX_SAMPLE_BYTES:
         raise PreprocessingUnknown("the sample of the training inputs is missing or malformed")
     try:
-        return np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as exc:
+        sample = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError) as exc:
         raise PreprocessingUnknown(f"the sample of the training inputs cannot be read ({exc})") from exc
+    if not isinstance(sample, np.ndarray) or sample.dtype.kind not in "biuf":
+        raise PreprocessingUnknown("the sample of the training inputs is not an array of numbers")
+    return sample
 
 
-def infer(sample: np.ndarray, raw: np.ndarray) -> Preprocessing:
-    """Fit ``sample = scale * raw + offset`` row by row; ``raw`` holds the first raw training images."""
-    if sample.ndim < 2 or int(np.prod(sample.shape[1:])) != int(np.prod(raw.shape[1:])):
+def infer(sample: np.ndarray, raw: np.ndarray, *, dtype: str | None = None, source: str | None = None) -> Preprocessing:
+    """Fit ``sample = scale * raw + offset``: row by row when the data kept its order, else after matching each
+    sample row to the raw image it came from (shuffled or filtered data, a shuffling tf.data pipeline)."""
+    if sample.ndim < 2 or len(sample) == 0:
+        raise PreprocessingUnknown("fit received no training examples" if sample.ndim >= 2 and len(sample) == 0 else
+                                   f"the training inputs have shape {sample.shape}, not a batch of images")
+    if int(np.prod(sample.shape[1:])) != int(np.prod(raw.shape[1:])):
         raise PreprocessingUnknown(
             f"the training inputs have shape {sample.shape[1:]} per example, which is not a reshaped "
             f"{raw.shape[1:]} image"
         )
-    rows = min(len(sample), len(raw))
-    x = raw[:rows].reshape(rows, -1).astype(np.float64).ravel()
-    s = sample[:rows].reshape(rows, -1).astype(np.float64).ravel()
+    s = sample.reshape(len(sample), -1).astype(np.float64)
     if not np.all(np.isfinite(s)):
         raise PreprocessingUnknown("the training inputs contain NaN or infinite values")
-    scale, offset = np.polyfit(x, s, 1) if np.ptp(x) > 0 else (0.0, float(np.mean(s)))
-    residual = np.max(np.abs(scale * x + offset - s))
-    tolerance = 1e-3 * max(1.0, float(np.max(np.abs(s))))
-    if residual > tolerance:
+    rel = next((t for name, t in TOLERANCE.items() if name in (dtype or "")), 1e-3)
+    rows = min(len(s), len(raw))
+    fitted = _affine(s[:rows], raw[:rows].reshape(rows, -1).astype(np.float64), rel)
+    if fitted is None:
+        x = _match(s, raw)
+        keep = x[:, 0] >= 0
+        fitted = _affine(s[keep], x[keep, 1:], rel) if keep.mean() >= MIN_MATCHED else None
+    if fitted is None:
         raise PreprocessingUnknown(
-            "the training inputs are not a rescaling of the raw MNIST images in their original order "
-            "(shuffled, augmented, filtered or a different dataset?), so the same preprocessing cannot be "
-            "applied to the test images"
+            "the training inputs are not a rescaling of the raw images (augmented, generated or a different "
+            "dataset?), so the same preprocessing cannot be applied to the test images"
         )
-    return Preprocessing(reshape=tuple(int(d) for d in sample.shape[1:]), scale=_tidy(scale), offset=_tidy(offset))
+    scale, offset = fitted
+    return Preprocessing(reshape=tuple(int(d) for d in sample.shape[1:]), scale=_tidy(scale), offset=_tidy(offset),
+                         source=source or "")
+
+
+def _affine(s: np.ndarray, x: np.ndarray, rel: float) -> tuple[float, float] | None:
+    """(scale, offset) with ``s = scale * x + offset`` everywhere within tolerance, or None."""
+    if s.size == 0:
+        return None
+    xs, ss = x.ravel(), s.ravel()
+    scale, offset = np.polyfit(xs, ss, 1) if np.ptp(xs) > 0 else (0.0, float(np.mean(ss)))
+    residual = np.max(np.abs(scale * xs + offset - ss))
+    return (float(scale), float(offset)) if residual <= rel * max(1.0, float(np.max(np.abs(ss)))) else None
+
+
+def _mask_key(mask: np.ndarray) -> bytes:
+    return np.packbits(mask).tobytes()
+
+
+def _match(s: np.ndarray, raw: np.ndarray) -> np.ndarray:
+    """For each sample row, ``[index, *raw pixels]`` of the raw image with the same blank pixels (-1: none).
+
+    An affine rescaling maps every blank (0) pixel to one value, the row's most common one, so the pattern of
+    non-blank pixels identifies the source image whatever the scale, offset and order.
+    """
+    flat = raw.reshape(len(raw), -1)
+    index: dict[bytes, int] = {}
+    for i, key in enumerate(map(_mask_key, flat != 0)):
+        index.setdefault(key, i)
+    out = np.full((len(s), 1 + flat.shape[1]), -1.0)
+    for r, row in enumerate(s):
+        values, counts = np.unique(row, return_counts=True)
+        found = index.get(_mask_key(row != values[np.argmax(counts)]))
+        if found is not None:
+            out[r, 0], out[r, 1:] = found, flat[found]
+    return out
 
 
 def _tidy(value: float) -> float:

@@ -13,7 +13,8 @@ from grader.spec import ArchitectureSpec
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # NaN and infinity are facts (a diverged loss), written as JSON's NaN/Infinity constants, never as null.
+    model_config = ConfigDict(frozen=True, extra="forbid", ser_json_inf_nan="constants")
 
 
 class Unit(_Strict):
@@ -87,6 +88,7 @@ class FitRecord(_Strict):
     x_shape: list[int] | None = None
     x_dtype: str | None = None
     x_kind: str = "array"
+    per_example: list[int] | None = None  # shape of one training example in the sample
     y_shape: list[int] | None = None
     loss: str | None = None
     model_class: str = ""
@@ -103,6 +105,13 @@ class FitRecord(_Strict):
     artifact: str | None = None  # folder under the scratch dir holding the exported model
     export_error: str | None = None
     sample_file: str | None = None
+    sample_source: str | None = None  # "the arrays passed to fit", "the first 8 batches the tf.data dataset yielded"
+    sample_problem: str | None = None  # why no sample of the training inputs could be taken
+    # The epoch budget counts a model's training across fit calls: epochs this model trained in earlier calls.
+    prior_epochs: int = 0
+    budget_exhausted: bool = False  # not trained: earlier fit calls on this model used the whole budget
+    # Logged metric name -> what computes it ("SparseCategoricalAccuracy", "MeanMetricWrapper(mymodule.acc)").
+    metric_classes: dict[str, str] = Field(default_factory=dict)
 
 
 class RunRecord(_Strict):
@@ -127,17 +136,25 @@ class MeasureJob(_Strict):
     reshape: list[int]
     scale: float
     offset: float
+    measure_accuracy: bool = True  # False when the preprocessing is unknown: accuracies would mean nothing
 
 
 class Measurement(_Strict):
     layer_classes: list[str] | None
-    unverifiable_layers: list[str]
+    feature_layers: list[str] = Field(default_factory=list)  # Lambda/custom layers that compute features
     input_shape: list[int | None] | None
     output_shape: list[int | None] | None
-    conv_ops: int
-    max_pool_ops: int
+    conv_ops: int | None
+    max_pool_ops: int | None
     forbidden_ops: list[str]
     train_accuracy: float | None
     test_accuracy: float | None
     error: str | None = None
     note: str | None = None
+    # "structure" is written before the accuracy run; a measurement left in that phase ended mid-run.
+    phase: Literal["structure", "complete"] = "complete"
+
+    @classmethod
+    def empty(cls, *, layer_classes: list[str] | None, note: str | None, error: str) -> "Measurement":
+        return cls(layer_classes=layer_classes, input_shape=None, output_shape=None, conv_ops=None, max_pool_ops=None,
+                   forbidden_ops=[], train_accuracy=None, test_accuracy=None, error=error, note=note)

@@ -45,7 +45,7 @@ class EpochSummary(_Frozen):
     accuracy: float | None
     loss: float | None
     seconds: float
-    metrics: dict[str, float]
+    metrics: dict[str, float | None]  # a diverged epoch's NaN or infinite values are null: results.json is strict JSON
 
 
 class Timings(_Frozen):

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from grader.harness.capture import CappedTee
+from grader.harness.capture import StreamCapture
 from grader.harness.state import RunState
 from grader.protocol import RunJob
 
@@ -38,9 +38,8 @@ def main(argv: list[str]) -> int:
     scratch = Path(argv[1])
     job = RunJob.model_validate_json((scratch / "job.json").read_text(encoding="utf-8"))
     state = RunState(job, scratch)
-    budget = [job.output_bytes]
-    out, err = CappedTee(sys.stdout, budget, state.epochs_out), CappedTee(sys.stderr, budget, state.epochs_out)
-    sys.stdout, sys.stderr = out, err
+    capture = StreamCapture(job.output_bytes, state.epochs_out)
+    capture.start()
     os.chdir(scratch / "work")
     sys.argv = [job.submission_name]
     state.event("start")
@@ -54,10 +53,9 @@ def main(argv: list[str]) -> int:
     import keras
 
     intact = keras.Model.__dict__.get("fit") is fit
-    state.write_record(finished=True, harness_intact=intact, output_truncated=out.truncated or err.truncated)
+    capture.sync()  # everything printed so far reaches the logs before the process ends
+    state.write_record(finished=True, harness_intact=intact, output_truncated=capture.truncated)
     state.event("done")
-    for stream in (out, err):
-        stream.flush()
     # Skip interpreter teardown: student objects' finalisers have nothing more to say to the grade.
     os._exit(0)
 

@@ -19,12 +19,13 @@ from keras.src.utils import is_default
 
 from grader.architecture import ArchitectureFacts, architecture_problems
 from grader.harness.capture import EpochOutput
+from grader.harness.model_facts import EpochLedger, metric_classes, traced_graph
+from grader.harness.sampling import take_sample
 from grader.harness.state import RunState
 from grader.protocol import CallbackInfo, LayerInfo, StopEvent
 
 HOOKS = ("on_train_begin", "on_train_end", "on_epoch_begin", "on_epoch_end", "on_train_batch_begin",
          "on_train_batch_end", "on_batch_begin", "on_batch_end")
-SAMPLE_ROWS = 256
 
 
 class ArchitectureRejected(BaseException):
@@ -33,6 +34,10 @@ class ArchitectureRejected(BaseException):
     A BaseException, so a student's ``except Exception`` cannot swallow it; the notebook goes on with its next
     cell, so a later fit with a valid model (the graded one) still trains.
     """
+
+
+class BudgetExhausted(BaseException):
+    """Raised out of ``fit`` when earlier fit calls on this model already used the whole epoch budget."""
 
 
 class RecordingLogs(dict):  # type: ignore[type-arg]
@@ -73,7 +78,7 @@ def _describe(model: keras.Model, x_shape: list[int] | None) -> tuple[list[Layer
     try:
         input_shape = _shape(model.inputs[0].shape)[1:]  # type: ignore[index]
     except Exception:  # subclassed models have no symbolic inputs
-        input_shape = list(x_shape[1:]) if x_shape else None
+        input_shape = list(x_shape) if x_shape else None
     try:
         output_shape = _shape(model.outputs[0].shape)[1:]  # type: ignore[index]
     except Exception:
@@ -132,16 +137,6 @@ def _loss_name(model: keras.Model) -> str | None:
     return str(getattr(loss, "name", None) or getattr(loss, "__name__", None) or type(loss).__name__)
 
 
-def _save_sample(x: Any, folder: Path) -> tuple[list[int] | None, str | None, str, str | None]:
-    """Shape, dtype and kind of ``x``; saves its first rows for the trusted preprocessing inference."""
-    if not hasattr(x, "shape") or not hasattr(x, "__getitem__"):
-        return None, None, type(x).__name__, None
-    array = np.asarray(x[:SAMPLE_ROWS], dtype=np.float32)
-    folder.mkdir(parents=True, exist_ok=True)
-    np.save(folder / "x_sample.npy", array, allow_pickle=False)
-    return [int(d) for d in x.shape], str(getattr(x, "dtype", "")), "array", str(folder / "x_sample.npy")
-
-
 def _export(model: keras.Model, folder: Path) -> str | None:
     """Export for the trusted process: a SavedModel (graph, no Python) and a .keras file (config)."""
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
@@ -172,8 +167,11 @@ class Recorder(keras.callbacks.Callback):
         self._t0 = 0.0
 
     def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
-        layers, input_shape, output_shape = _describe(self.model, self.fit.get("x_shape"))
-        facts = ArchitectureFacts([l.class_name for l in layers], input_shape, output_shape)
+        layers, input_shape, output_shape = _describe(self.model, self.fit.get("per_example"))
+        graph = traced_graph(self.model, input_shape)
+        facts = ArchitectureFacts([l.class_name for l in layers], input_shape, output_shape,
+                                  graph.conv_ops if graph else None, graph.max_pool_ops if graph else None,
+                                  graph.feature_layers if graph else ())
         problems = architecture_problems(facts, self.state.job.architecture)
         self.fit.update(layers=layers, input_shape=input_shape, output_shape=output_shape,
                         architecture_problems=problems, model_class=type(self.model).__name__)
@@ -189,37 +187,55 @@ class Recorder(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         seconds = time.perf_counter() - self._t0
+        if not self.fit["metric_classes"]:  # metrics are built by the first batch
+            self.fit["metric_classes"] = metric_classes(self.model)
         entry = {"epoch": epoch + 1, "metrics": _metrics(logs), "seconds": round(seconds, 3)}
         self.fit["epochs"].append(entry)
         self.state.event("epoch", fit=self.fit["index"], of=self.fit["epochs_allowed"], **entry)
+
+
+def _allowed(asked: Any, budget: int) -> int:
+    try:
+        return max(1, min(int(asked), budget))
+    except (TypeError, ValueError):
+        return budget
 
 
 def install(state: RunState, epochs_out: EpochOutput, scratch: Path) -> Callable[..., Any]:
     """Replace ``keras.Model.fit`` (inherited by Sequential, functional and subclassed models)."""
     original = keras.Model.fit
     signature = inspect.signature(original)
+    ledger = EpochLedger()
 
     def fit(self: keras.Model, *args: Any, **kwargs: Any) -> Any:
         bound = signature.bind(self, *args, **kwargs)
         params = bound.arguments
         asked = params.get("epochs", 1)
-        try:
-            allowed = max(1, min(int(asked), state.job.epoch_budget))
-        except (TypeError, ValueError):
-            allowed = state.job.epoch_budget
+        prior = ledger.prior(self)
+        allowed = min(_allowed(asked, state.job.epoch_budget), state.job.epoch_budget - prior)
         index = len(state.fits) + 1
         folder = scratch / "artifacts" / f"fit{index}"
-        x_shape, x_dtype, x_kind, sample = _save_sample(params.get("x"), folder)
-        y = params.get("y")
+        sample = take_sample(params.get("x"), params.get("y"), folder)
+        params["x"] = sample.x
+        per_example = None
+        if sample.file is not None:
+            import numpy as np
+
+            per_example = [int(d) for d in np.load(sample.file, allow_pickle=False).shape[1:]]
         record: dict[str, Any] = {
             "index": index, "cell": state.cell, "from_entry_point": state.in_entry_point,
-            "epochs_asked": asked if isinstance(asked, int) else None, "epochs_allowed": allowed,
+            "epochs_asked": asked if isinstance(asked, int) else None, "epochs_allowed": max(allowed, 0),
             "verbose_asked": None if "verbose" not in params else str(params["verbose"]),
-            "x_shape": x_shape, "x_dtype": x_dtype, "x_kind": x_kind, "sample_file": sample,
-            "y_shape": [int(d) for d in y.shape] if hasattr(y, "shape") else None,
+            "x_shape": sample.shape, "x_dtype": sample.dtype, "x_kind": sample.kind, "sample_file": sample.file,
+            "sample_source": sample.source, "sample_problem": sample.problem, "per_example": per_example,
+            "y_shape": sample.y_shape, "prior_epochs": prior, "metric_classes": {},
             "loss": _loss_name(self), "epochs": [], "stops": [], "callbacks": [],
         }
         state.fits.append(record)
+        if allowed <= 0:
+            record.update(budget_exhausted=True, error=f"BudgetExhausted: this model already trained {prior} epochs "
+                          f"in earlier fit calls; the budget is {state.job.epoch_budget} epochs in all")
+            raise BudgetExhausted("cnngrade did not run this fit: " + record["error"].split(": ", 1)[1])
         student = _flatten_callbacks(params.get("callbacks"))
         reads: list[list[str]] = []
         for cb in student:
@@ -236,6 +252,7 @@ def install(state: RunState, epochs_out: EpochOutput, scratch: Path) -> Callable
             raise
         finally:
             epochs_out.stop()
+            ledger.add(self, prior, len(record["epochs"]))
             record["callbacks"] = [_callback_info(cb, r) for cb, r in zip(student, reads)]
             record["stop_training_at_end"] = bool(getattr(self, "stop_training", False))
             for entry in record["epochs"]:

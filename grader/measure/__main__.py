@@ -7,9 +7,15 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-from grader.measure.config import UnsafeArchiveError, layer_classes, read_config  # noqa: E402
-from grader.measure.graph import measure_graph  # noqa: E402
+from grader.measure.config import UnsafeArchiveError, layer_refs, read_config  # noqa: E402
+from grader.measure.graph import Model, accuracies, structure  # noqa: E402
 from grader.protocol import MeasureJob, Measurement  # noqa: E402
+
+
+def _write(measurement: Measurement, out: Path) -> None:
+    tmp = out.with_name(out.name + ".tmp")
+    tmp.write_text(measurement.model_dump_json(), encoding="utf-8")
+    os.replace(tmp, out)
 
 
 def main(argv: list[str]) -> int:
@@ -19,17 +25,27 @@ def main(argv: list[str]) -> int:
 
     apply_thread_cap(tf)
     job = MeasureJob.model_validate_json(Path(argv[1]).read_text(encoding="utf-8"))
+    out = Path(argv[2])
     model_dir = Path(job.model_dir)
-    classes, unverifiable, note = None, [], None
+    refs, note = None, None
     try:
-        classes, unverifiable = layer_classes(read_config(model_dir / "model.keras"))
+        refs = layer_refs(read_config(model_dir / "model.keras"))
     except (OSError, KeyError, ValueError, UnsafeArchiveError) as exc:
         note = f"layer list unavailable ({exc}); the architecture was judged from the computation graph"
-    result = measure_graph(job)
-    measurement = Measurement(layer_classes=classes, unverifiable_layers=unverifiable, note=note, **result)
-    tmp = Path(argv[2] + ".tmp")
-    tmp.write_text(measurement.model_dump_json(), encoding="utf-8")
-    os.replace(tmp, argv[2])
+    classes = [r.class_name for r in refs] if refs is not None else None
+    folder = model_dir / "savedmodel"
+    if folder.is_symlink() or not (folder / "saved_model.pb").is_file():
+        _write(Measurement.empty(layer_classes=classes, note=note, error="no exported model was found"), out)
+        return 0
+    model = Model(folder)
+    # Phase 1, written before any image is fed: the architecture verdict never depends on the accuracy run.
+    first = Measurement(layer_classes=classes, note=note, phase="structure", **structure(model, refs or []))
+    _write(first, out)
+    if first.error is None and job.measure_accuracy:
+        train, test = accuracies(model, job)
+        _write(first.model_copy(update={"phase": "complete", "train_accuracy": train, "test_accuracy": test}), out)
+    else:
+        _write(first.model_copy(update={"phase": "complete"}), out)
     return 0
 
 

@@ -6,6 +6,8 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+from grader.graph_rules import LayerRef
+
 MAX_CONFIG_BYTES = 5_000_000
 MAX_MEMBERS = 64
 CONTAINERS = {"Sequential", "Functional", "Model"}
@@ -45,10 +47,10 @@ def _is_builtin(entry: dict[str, Any]) -> bool:
     return module.startswith("keras") and ">" not in str(entry.get("registered_name") or "")
 
 
-def layer_classes(config: dict[str, Any]) -> tuple[list[str] | None, list[str]]:
-    """(classes of every layer, nested models flattened; None for a subclassed model) and unverifiable ones."""
-    classes: list[str] = []
-    unverifiable: list[str] = []
+def layer_refs(config: dict[str, Any]) -> list[LayerRef] | None:
+    """Every layer (nested models flattened) with its name and whether Keras' own code computes it; None for a
+    subclassed model, whose config lists no layers."""
+    refs: list[LayerRef] = []
 
     def walk(entry: dict[str, Any]) -> None:
         for layer in (entry.get("config") or {}).get("layers") or []:
@@ -60,11 +62,10 @@ def layer_classes(config: dict[str, Any]) -> tuple[list[str] | None, list[str]]:
                 continue
             if name == "InputLayer":
                 continue
-            classes.append(name)
-            if name == "Lambda" or not _is_builtin(layer):
-                unverifiable.append(name)
+            layer_name = str((layer.get("config") or {}).get("name") or layer.get("name") or name)
+            refs.append(LayerRef(layer_name, name, verifiable=name != "Lambda" and _is_builtin(layer)))
 
     if config.get("class_name") not in CONTAINERS or not _is_builtin(config):
-        return None, []
+        return None
     walk(config)
-    return classes, unverifiable
+    return refs

@@ -1,18 +1,16 @@
 """Scan and run a SavedModel's serving graph: a graph of TensorFlow ops, no student Python inside."""
 from __future__ import annotations
 
-from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import tensorflow as tf
 
+from grader.graph_rules import LayerRef, Node, graph_facts
 from grader.protocol import MeasureJob
 
-CONV_OPS = {"Conv", "Conv2D", "Conv3D", "DepthwiseConv2dNative", "Conv2DBackpropInput", "Conv3DBackpropInputV2",
-            "_FusedConv2D", "FusedResizeAndPadConv2D", "FusedPadConv2D"}
-MAX_POOL_OPS = {"MaxPool", "MaxPoolV2", "MaxPool3D", "MaxPoolWithArgmax"}
 # Ops that touch files, print, call back into Python or talk to the outside: a model needs none of them.
 FORBIDDEN_OPS = {"PyFunc", "PyFuncStateless", "EagerPyFunc", "PrintV2", "Print", "SaveV2", "Save", "RestoreV2",
                  "Restore", "MergeV2Checkpoints", "ShardedFilename", "ImmutableConst"}
@@ -20,14 +18,15 @@ FORBIDDEN_PARTS = ("File", "Summary", "Dataset", "Iterator", "Send", "Recv", "Qu
 BATCH = 2048
 
 
-def _op_types(graph_def: Any) -> Counter[str]:
-    ops = Counter(node.op for node in graph_def.node)
+def _nodes(graph_def: Any) -> Iterator[Node]:
+    for node in graph_def.node:
+        yield Node(node.name, node.op, tuple(node.input))
     for function in graph_def.library.function:
-        ops.update(node.op for node in function.node_def)
-    return ops
+        for node in function.node_def:
+            yield Node(node.name, node.op, tuple(node.input))
 
 
-def _forbidden(ops: Counter[str]) -> list[str]:
+def _forbidden(ops: dict[str, int]) -> list[str]:
     return sorted(op for op in ops if op in FORBIDDEN_OPS or any(part in op for part in FORBIDDEN_PARTS))
 
 
@@ -38,44 +37,73 @@ def _shape(spec: Any) -> list[int | None] | None:
         return None
 
 
-def _accuracy(fn: Any, input_name: str, output_name: str, x: np.ndarray, y: np.ndarray, job: MeasureJob) -> float:
+class Model:
+    """The serving signature of an exported model, with its one input and one output."""
+
+    def __init__(self, folder: Path) -> None:
+        self.fn = tf.saved_model.load(str(folder)).signatures["serving_default"]
+        inputs, outputs = self.fn.structured_input_signature[1], self.fn.structured_outputs
+        self.arity = (len(inputs), len(outputs))
+        if self.arity == (1, 1):
+            (self.input_name, self.input_spec), (self.output_name, output_spec) = (
+                next(iter(inputs.items())), next(iter(outputs.items())))
+            self.input_shape, self.output_shape = _shape(self.input_spec), _shape(output_spec)
+        else:
+            self.input_shape = self.output_shape = None
+
+    def nodes(self) -> list[Node]:
+        return list(_nodes(self.fn.graph.as_graph_def()))
+
+    def feed_shape(self, per_example: Sequence[int]) -> tuple[int, ...]:
+        """The model's own input shape when it is known and holds one image; else the shape seen in training.
+
+        Keras 3 adds a missing channel axis when it trains (N x 28 x 28 data into Input((28, 28, 1))), but the
+        exported signature wants the axis: the images are prepared for the signature, not for the data.
+        """
+        shape = self.input_shape
+        if shape and all(d is not None for d in shape) and int(np.prod(shape)) == int(np.prod(per_example)):
+            return tuple(int(d) for d in shape)  # type: ignore[arg-type]
+        return tuple(per_example)
+
+    def predict(self, batch: np.ndarray) -> np.ndarray:
+        tensor = tf.cast(tf.constant(batch, dtype=tf.float32), self.input_spec.dtype)
+        return self.fn(**{self.input_name: tensor})[self.output_name].numpy()
+
+
+def structure(model: Model, layers: Sequence[LayerRef]) -> dict[str, Any]:
+    """Op counts, refused ops and shapes: what the architecture verdict needs, before any accuracy."""
+    facts = graph_facts(model.nodes(), layers)
+    result: dict[str, Any] = {"input_shape": model.input_shape, "output_shape": model.output_shape,
+                              "conv_ops": facts.conv_ops, "max_pool_ops": facts.max_pool_ops,
+                              "feature_layers": list(facts.feature_layers), "forbidden_ops": _forbidden(facts.op_types),
+                              "train_accuracy": None, "test_accuracy": None, "error": None}
+    if model.arity != (1, 1):
+        result["error"] = f"the model has {model.arity[0]} inputs and {model.arity[1]} outputs; expected one of each"
+    elif result["forbidden_ops"]:
+        result["error"] = ("the model's graph contains operations a classifier never needs: "
+                           + ", ".join(result["forbidden_ops"]))
+    elif model.output_shape is None or int(np.prod([d or 0 for d in model.output_shape])) != 10:
+        result["error"] = f"the model's output shape {model.output_shape} cannot be read as 10 class scores"
+    return result
+
+
+def accuracy(predict: Callable[[np.ndarray], np.ndarray], x: np.ndarray, y: np.ndarray, job: MeasureJob,
+             feed: tuple[int, ...]) -> float:
+    if len(x) == 0:
+        return float("nan")
     correct = 0
     for start in range(0, len(x), BATCH):
-        batch = x[start:start + BATCH].astype(np.float32).reshape((-1, *job.reshape)) * job.scale + job.offset
-        probs = fn(**{input_name: tf.constant(batch, dtype=tf.float32)})[output_name].numpy()
+        rows = x[start:start + BATCH].astype(np.float32)
+        batch = (rows.reshape((-1, *job.reshape)) * job.scale + job.offset).reshape((-1, *feed))
+        probs = predict(batch)
         correct += int(np.sum(np.argmax(probs.reshape(len(batch), -1), axis=1) == y[start:start + BATCH]))
     return correct / len(x)
 
 
-def measure_graph(job: MeasureJob) -> dict[str, Any]:
-    result: dict[str, Any] = {"input_shape": None, "output_shape": None, "conv_ops": 0, "max_pool_ops": 0,
-                              "forbidden_ops": [], "train_accuracy": None, "test_accuracy": None, "error": None}
-    folder = Path(job.model_dir) / "savedmodel"
-    if folder.is_symlink() or not (folder / "saved_model.pb").is_file():
-        result["error"] = "no exported model was found"
-        return result
-    loaded = tf.saved_model.load(str(folder))
-    fn = loaded.signatures["serving_default"]
-    ops = _op_types(fn.graph.as_graph_def())
-    result["conv_ops"] = sum(ops[o] for o in CONV_OPS)
-    result["max_pool_ops"] = sum(ops[o] for o in MAX_POOL_OPS)
-    result["forbidden_ops"] = _forbidden(ops)
-    inputs = fn.structured_input_signature[1]
-    outputs = fn.structured_outputs
-    if len(inputs) != 1 or len(outputs) != 1:
-        result["error"] = f"the model has {len(inputs)} inputs and {len(outputs)} outputs; expected one of each"
-        return result
-    (input_name, input_spec), (output_name, output_spec) = next(iter(inputs.items())), next(iter(outputs.items()))
-    result["input_shape"], result["output_shape"] = _shape(input_spec), _shape(output_spec)
-    if result["forbidden_ops"]:
-        result["error"] = "the model's graph contains operations a classifier never needs: " + ", ".join(result["forbidden_ops"])
-        return result
-    if result["output_shape"] is None or int(np.prod([d or 0 for d in result["output_shape"]])) != 10:
-        result["error"] = f"the model's output shape {result['output_shape']} cannot be read as 10 class scores"
-        return result
+def accuracies(model: Model, job: MeasureJob) -> tuple[float, float]:
     with np.load(job.data_path, allow_pickle=False) as data:
         x_train, y_train = data["x_train"][:job.train_limit], data["y_train"][:job.train_limit]
         x_test, y_test = data["x_test"][:job.test_limit], data["y_test"][:job.test_limit]
-    result["train_accuracy"] = _accuracy(fn, input_name, output_name, x_train, y_train, job)
-    result["test_accuracy"] = _accuracy(fn, input_name, output_name, x_test, y_test, job)
-    return result
+    feed = model.feed_shape(job.reshape)
+    return (accuracy(model.predict, x_train, y_train, job, feed),
+            accuracy(model.predict, x_test, y_test, job, feed))
