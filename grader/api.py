@@ -6,10 +6,11 @@ import shutil
 import tempfile
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from grader import __version__
-from grader.checks import Outcome, run_checks
+from grader.checks import Outcome, hint_once, run_checks
 from grader.data import resolve_dataset
 from grader.evidence import Evidence
 from grader.exercises import find_exercise
@@ -120,8 +121,35 @@ def _output_notes(ev: Evidence) -> list[str]:
     return []
 
 
+def _visible_lines(ev: Evidence) -> list[str]:
+    """What a student must see above the tests (Gradescope shows the top-level output, not extra_data):
+    notes about the submission and which fit was graded when there were several. How cnngrade was isolated
+    concerns the instructor, so it stays in extra_data only."""
+    isolation = {note for notes in ISOLATION_NOTES.values() for note in notes}
+    lines = [f"Note: {n}" for n in ev.notes if n not in isolation]
+    source = _graded_source(ev)
+    if source and ev.record and len(ev.record.fits) > 1:
+        lines.append(f"Graded: {source}")
+    return lines + [f"Note: {n}" for n in _output_notes(ev)]
+
+
+def with_notes(report: Report, notes: Sequence[str]) -> Report:
+    """``report`` with ``notes`` first among its notes and shown right under the score in its visible output.
+
+    For what is known only after grading, such as which of a student's files a batch graded and why: a note in
+    ``extra_data`` alone never reaches the student on Gradescope.
+    """
+    if not notes:
+        return report
+    score, _, rest = report.output.partition("\n")
+    output = "\n".join([score, *(f"Note: {n}" for n in notes), *([rest] if rest else [])])
+    details = report.extra_data.model_copy(update={"notes": [*notes, *report.extra_data.notes]})
+    return report.model_copy(update={"output": output, "extra_data": details})
+
+
 def build_report(ev: Evidence, outcomes: list[Outcome], *, seed: int, timings: Timings,
                  isolation: Isolation) -> Report:
+    outcomes = hint_once(outcomes)
     tests = _tests(ev, outcomes)
     score, max_score = sum(t.score for t in tests), sum(t.max_score for t in tests)
     passed = all(o.passed for o in outcomes)
@@ -145,5 +173,6 @@ def build_report(ev: Evidence, outcomes: list[Outcome], *, seed: int, timings: T
         notes=ev.notes + ([m.note] if m and m.note else []) + _output_notes(ev), timings=timings)
     summary = f"{score:g}/{max_score:g} points: " + ("all checks passed" if passed else
                                                       ", ".join(o.name for o in outcomes if not o.passed) + " failed")
-    return Report(score=score, max_score=max_score, execution_time=timings.total_s, output=summary, tests=tests,
+    output = "\n".join([summary, *_visible_lines(ev)])
+    return Report(score=score, max_score=max_score, execution_time=timings.total_s, output=output, tests=tests,
                   extra_data=details)

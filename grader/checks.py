@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from grader import hints
 from grader.architecture import ArchitectureFacts, architecture_problems
@@ -19,6 +19,9 @@ class Outcome:
 
 
 NOT_TRAINED = "no model was trained: model.fit was never called"
+# Checks that depend on training point at the check that explains why there was none, instead of repeating it.
+SEE_RAN = "(see 'Code ran')"
+SKIPPED = "not run: the architecture check failed, so training was skipped (see 'Architecture')"
 LIMIT_TEXT = {
     "memory": ("out of memory: the run used more than {limits.memory_mb} MB and was stopped",
                "Look for data copied in a loop or a model far larger than the exercise needs."),
@@ -28,18 +31,85 @@ LIMIT_TEXT = {
 }
 
 
-def _no_training(ev: Evidence) -> str | None:
-    """Why there is nothing to judge about training, or None when a graded fit ran epochs."""
+def _run_stopped(ev: Evidence) -> str | None:
+    """What ended the run before it trained, in a few words ('Code ran' explains it in full), or None."""
+    child = ev.child
+    if ev.submission.problem:
+        return "the submission could not be run"
+    if child and child.timed_out:
+        return f"the run reached the {child.limit_s:g} s time limit" if child.limit_s else "the run timed out"
+    if child and child.limit in LIMIT_TEXT:
+        return f"the run went over the {child.limit} limit"
+    if ev.record is None:
+        return "the run ended without a result"
+    if not ev.record.harness_intact:
+        return "the submission replaced cnngrade's interception of model.fit"
+    error = hints.first_error(ev)
+    return f"{hints.place(error)} raised {error.type}" if error else None
+
+
+def _before_training(ev: Evidence) -> str | None:
+    """Why no epoch was trained, pointing at the check that says why; None when the graded fit ran epochs."""
     if ev.aborted:
-        return "not run: the architecture check failed, so cnngrade stopped before training (use --full to train anyway)"
+        return SKIPPED
     fit = ev.fit
     if fit is None:
-        if ev.record is None:
-            return "not run: the submission did not get to training"
-        return NOT_TRAINED
-    if not fit.epochs:
-        return f"training failed before the first epoch ended: {fit.error or 'no epoch completed'}"
-    return ev.tampering
+        cause = _run_stopped(ev)
+        return f"not reached: {cause} {SEE_RAN}" if cause else NOT_TRAINED
+    if fit.epochs:
+        return None
+    if fit.budget_exhausted:  # cnngrade's refusal, not an error in the code
+        return f"not run: {(fit.error or '').split(': ', 1)[-1] or 'earlier fit calls used the whole epoch budget'}"
+    error = hints.fit_error(ev)
+    if error:
+        cause: str | None = f"{hints.place(error)} raised {error.type}"
+    elif fit.error:  # no cell saw it (caught by the student, or cnngrade refused to train): said here in full
+        cause = None
+    else:
+        cause = _run_stopped(ev)
+    if cause:
+        return f"not reached: training failed before its first epoch ended: {cause} {SEE_RAN}"
+    return f"training failed before the first epoch ended: {fit.error or 'no epoch completed'}"
+
+
+def _no_training(ev: Evidence) -> str | None:
+    """Why there is nothing to judge about training, or None when a graded, trustworthy fit ran epochs."""
+    return _before_training(ev) or _empty_data(ev) or ev.tampering
+
+
+def _empty_data(ev: Evidence) -> str | None:
+    fit = ev.fit
+    if fit and fit.x_shape and fit.x_shape[0] == 0:
+        return (f"training saw no examples: fit received an empty x of shape {tuple(fit.x_shape)}; check the filter "
+                "or slice that built the training set")
+    return None
+
+
+def _no_top1_accuracy(ev: Evidence) -> tuple[str, str]:
+    """(what is wrong, the fix) when no logged metric is a standard top-1 accuracy."""
+    if ev.lookalike_metric:
+        return (f"{ev.lookalike_metric}, not the top-1 training accuracy the threshold is about",
+                "Compile with metrics=['accuracy'] and let your callback read logs['accuracy'].")
+    return "no accuracy was logged during training", "Compile with metrics=['accuracy'] so that training reports its accuracy."
+
+
+def _budget_refused(ev: Evidence) -> str | None:
+    refused = ev.budget_refusals
+    if not refused:
+        return None
+    f = refused[0]
+    where = f" (cell {f.cell})" if f.cell is not None else ""
+    return (f"fit call {f.index}{where} asked for more epochs after this model had trained {f.prior_epochs}: the "
+            f"budget of {ev.spec.training.epoch_budget} counts every epoch a model trains, across fit calls, "
+            "so that call was not run")
+
+
+def _crashed(ev: Evidence) -> str:
+    """' (training ended with an error, see ...)' when the graded fit crashed after some epochs, else ''."""
+    fit = ev.fit
+    if fit is None or not fit.error:
+        return ""
+    return " (training ended with an error, see 'Code ran')" if hints.fit_error(ev) else ""
 
 
 def check_ran(ev: Evidence) -> Outcome:
@@ -65,8 +135,10 @@ def check_ran(ev: Evidence) -> Outcome:
     notes += [f"{e.where}: {e.type} from TensorFlow 1 API, ignored" for e in ev.tf1_errors]
     suffix = ("\n" + "\n".join(notes)) if notes else ""
     if errors:
+        # The hint addresses the first error: a tolerated TensorFlow 1 leftover stays a note line.
         text = "\n\n".join(f"{e.where}:\n{e.traceback}" for e in errors)
-        return Outcome("ran", name, False, f"{len(errors)} error(s):\n{text}{suffix}", hints.tf1_hint(ev))
+        return Outcome("ran", name, False, f"{len(errors)} error(s):\n{text}{suffix}",
+                       hints.error_hint(ev, errors[0]))
     if ev.aborted:
         return Outcome("ran", name, True, f"ran without errors (cnngrade refused to train the model){suffix}")
     units = len(sub.units)
@@ -79,14 +151,14 @@ def _measured_facts(ev: Evidence) -> ArchitectureFacts | None:
     if m is None or m.error and m.output_shape is None and m.input_shape is None:
         return None
     return ArchitectureFacts(m.layer_classes, m.input_shape, m.output_shape, m.conv_ops, m.max_pool_ops,
-                             m.unverifiable_layers)
+                             m.feature_layers)
 
 
 def check_architecture(ev: Evidence) -> Outcome:
     name = "Architecture: exactly one convolution and one MaxPooling2D"
     fit = ev.fit
     if fit is None:
-        return Outcome("architecture", name, False, NOT_TRAINED if ev.record else "not run",
+        return Outcome("architecture", name, False, _before_training(ev) or NOT_TRAINED,
                        hints.architecture_hint(ev) if ev.record else None)
     if fit.architecture_problems and (ev.aborted or ev.measurement is None):
         text = "; ".join(fit.architecture_problems)
@@ -94,7 +166,8 @@ def check_architecture(ev: Evidence) -> Outcome:
     facts = _measured_facts(ev)
     if facts is None:
         why = ev.measurement_problem or fit.export_error or fit.error or "the trained model could not be exported"
-        return Outcome("architecture", name, False, f"could not verify the trained model: {why}", hints.architecture_hint(ev))
+        text = (not fit.epochs and _before_training(ev)) or f"could not verify the trained model: {why}"
+        return Outcome("architecture", name, False, text, hints.architecture_hint(ev))
     problems = architecture_problems(facts, ev.spec.architecture)
     if ev.measurement and ev.measurement.forbidden_ops:
         problems.append(ev.measurement.error or "forbidden operations in the model")
@@ -115,16 +188,24 @@ def check_budget(ev: Evidence) -> Outcome:
     fit = ev.fit
     assert fit is not None
     if ev.accuracy_key is None:
-        return Outcome("budget", name, False, "no accuracy was logged during training",
-                       "Compile with metrics=['accuracy'] so that training reports its accuracy.")
+        what, fix = _no_top1_accuracy(ev)
+        return Outcome("budget", name, False, what, fix)
+    refused = _budget_refused(ev)
+    if refused:
+        return Outcome("budget", name, False, refused,
+                       "Train the graded model in one fit call with epochs=20 and your callback.")
     asked = "" if fit.epochs_asked is None or fit.epochs_asked <= budget else (
         f" (fit asked for {fit.epochs_asked} epochs; cnngrade allows {budget})")
+    if fit.prior_epochs:
+        asked += (f" (this model had trained {fit.prior_epochs} epoch(s) in earlier fit calls; the budget counts "
+                  f"them, so this call was allowed {fit.epochs_allowed})")
     first = ev.first_above
     best = max(ev.accuracies())
     if first is None:
-        return Outcome("budget", name, False, f"best training accuracy in {len(fit.epochs)} epochs was {best:.4f}{asked}",
-                       hints.accuracy_hint(ev))
-    return Outcome("budget", name, True, f"accuracy {ev.accuracies()[first - 1]:.4f} at epoch {first}{asked}")
+        return Outcome("budget", name, False, f"best training accuracy in {len(fit.epochs)} epochs was "
+                       f"{best:.4f}{asked}{_crashed(ev)}", hints.accuracy_hint(ev))
+    return Outcome("budget", name, True,
+                   f"accuracy {ev.accuracies()[first - 1]:.4f} at epoch {fit.prior_epochs + first}{asked}")
 
 
 def check_stopped(ev: Evidence) -> Outcome:
@@ -135,11 +216,15 @@ def check_stopped(ev: Evidence) -> Outcome:
         return Outcome("stopped", name, False, why)
     fit, first, stop = ev.fit, ev.first_above, ev.stop
     assert fit is not None
+    if ev.accuracy_key is None:  # the cause and its fix are said once, under the budget check
+        budget_check = f"Reached {t.metric} above {t.threshold} within {t.epoch_budget} epochs"
+        return Outcome("stopped", name, False, f"not judged: {_no_top1_accuracy(ev)[0]} (see '{budget_check}')")
     accs = ev.accuracies()
     if stop is None:
         if fit.error:
+            see = f" {SEE_RAN}" if hints.fit_error(ev) else ""
             return Outcome("stopped", name, False, f"training ended with an error after {len(fit.epochs)} epoch(s): "
-                           f"{fit.error.splitlines()[0][:300]}", hints.callback_hint(ev))
+                           f"{fit.error.splitlines()[0][:300]}{see}", hints.callback_hint(ev))
         if fit.stop_training_at_end:
             return Outcome("stopped", name, False, "training stopped, but not by one of the callbacks passed to fit")
         if first is None:
@@ -168,7 +253,8 @@ def check_message(ev: Evidence) -> Outcome:
         return Outcome("message", name, False, why)
     stop = ev.stop
     if stop is None:
-        return Outcome("message", name, False, "no callback stopped training, so there was no stopping epoch to print at")
+        return Outcome("message", name, False,
+                       f"no callback stopped training, so there was no stopping epoch to print at{_crashed(ev)}")
     text = ev.epoch_output(stop.epoch)
     if any(expected in line for line in text.splitlines()):
         return Outcome("message", name, True, f"printed {expected!r} at epoch {stop.epoch}")
@@ -200,7 +286,7 @@ def _measured_accuracy(ev: Evidence, split: str, floor: float, id_: str, name: s
     limit = ev.spec.dataset.train_limit if split == "train" else ev.spec.dataset.test_limit
     count = limit or (60000 if split == "train" else 10000)
     text = (f"{value:.4f} on {count} {split}ing images (needs >= {floor}); "
-            f"inputs prepared as in training: {ev.preprocessing.describe()}")
+            f"inputs prepared as in training: {ev.preprocessing.describe()}{'' if value >= floor else _crashed(ev)}")
     return Outcome(id_, name, value >= floor, text, None if value >= floor else hints.accuracy_hint(ev))
 
 
@@ -221,4 +307,17 @@ CHECKS: tuple[Callable[[Evidence], Outcome], ...] = (
 
 
 def run_checks(ev: Evidence) -> list[Outcome]:
-    return [check(ev) for check in CHECKS]
+    return hint_once([check(ev) for check in CHECKS])
+
+
+def hint_once(outcomes: list[Outcome]) -> list[Outcome]:
+    """Each hint on the first check that gives it: a cause is explained once, where the student reads first."""
+    seen: set[str] = set()
+    kept = []
+    for o in outcomes:
+        if o.hint and o.hint in seen:
+            o = replace(o, hint=None)
+        elif o.hint:
+            seen.add(o.hint)
+        kept.append(o)
+    return kept

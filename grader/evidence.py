@@ -41,8 +41,18 @@ class Evidence:
 
     @property
     def fit(self) -> FitRecord | None:
-        """The graded fit: the last one the submission ran (the entry point's, when it was called)."""
-        return self.record.fits[-1] if self.record and self.record.fits else None
+        """The graded fit: the last one the submission ran (the entry point's, when it was called).
+
+        A later call that cnngrade refused because the model had used its whole epoch budget is not graded (it
+        trained nothing); it fails the budget check instead (``budget_refusals``).
+        """
+        fits = [f for f in (self.record.fits if self.record else []) if not f.budget_exhausted]
+        return fits[-1] if fits else (self.record.fits[-1] if self.record and self.record.fits else None)
+
+    @property
+    def budget_refusals(self) -> list[FitRecord]:
+        """Fit calls refused because earlier calls on the same model had used the whole epoch budget."""
+        return [f for f in (self.record.fits if self.record else []) if f.budget_exhausted]
 
     @property
     def aborted(self) -> bool:

@@ -1,32 +1,43 @@
-"""The terminal view of a report: a table of checks, the score, hints and time per epoch."""
+"""The terminal view of a report: a table of checks with each one's hint, the score and time per epoch."""
 from __future__ import annotations
 
 import textwrap
 
-from grader.report import Report
+from grader.report import Report, TestResult
 
 WIDTH = 100
+MAX_LINES = 30
+
+
+def _body(t: TestResult) -> list[str]:
+    """A test's output, long tracebacks cut, with its hint kept last: each hint is printed once, under its check."""
+    hint = t.extra_data.hint
+    tail = f"\nHint: {hint}" if hint else ""
+    text = t.output[:-len(tail)] if tail and t.output.endswith(tail) else t.output
+    lines = text.splitlines()
+    if len(lines) > MAX_LINES:
+        lines = lines[:MAX_LINES] + [f"... {len(lines) - MAX_LINES} more line(s) in the JSON report"]
+    return lines + ([f"Hint: {hint}"] if hint else [])
 
 
 def render(report: Report) -> str:
     d = report.extra_data
     lines = [f"cnngrade {d.grader_version} - {d.exercise_id} {d.exercise_version} - {d.submission}", ""]
-    name_width = max(len(t.name) for t in report.tests)
+    name_width = max((len(t.name) for t in report.tests), default=0)
     for t in report.tests:
         mark = "PASS" if t.status == "passed" else "FAIL"
         lines.append(f"  {mark}  {t.name:<{name_width}}  {t.score:g}/{t.max_score:g}")
-        for out_line in t.output.splitlines()[:30]:
+        for out_line in _body(t):
             lines += textwrap.wrap(out_line, WIDTH, initial_indent="        ", subsequent_indent="          ") or [""]
     lines += ["", f"  Score: {report.score:g}/{report.max_score:g}" + ("  (all checks passed)" if report.passed else "")]
     if d.history:
         epochs = ", ".join(f"{e.epoch}: {e.accuracy:.4f}" for e in d.history if e.accuracy is not None)
         lines.append(f"  Epochs run: {d.epochs_run} of {d.epoch_budget} allowed; accuracy by epoch: {epochs}")
-        lines.append(f"  Time per epoch: {d.timings.mean_epoch_s:.1f} s on {d.device}")
+        if d.timings.mean_epoch_s is not None:
+            lines.append(f"  Time per epoch: {d.timings.mean_epoch_s:.1f} s on {d.device}")
     if d.graded_fit_source:
         lines.append(f"  Graded: {d.graded_fit_source}")
     for note in d.notes:
         lines.append(f"  Note: {note}")
-    if d.hints:
-        lines += ["", "  Hints:"] + [f"   - {h}" for h in d.hints]
     lines.append(f"\n  Seed {d.seed}; graded in {d.timings.total_s:.0f} s (isolation: {d.isolation}).")
     return "\n".join(lines)

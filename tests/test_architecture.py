@@ -43,6 +43,14 @@ def test_unflattened_output_is_reported() -> None:
     assert missing_flatten(facts.output_shape) and not missing_flatten([10])
 
 
-def test_unverifiable_layers_fail() -> None:
-    facts = ArchitectureFacts(["Lambda", *GOOD], [28, 28, 1], [10], unverifiable_layers=["Lambda"])
-    assert any("cannot be verified" in p for p in architecture_problems(facts, SPEC))
+def test_feature_computing_lambda_fails() -> None:
+    facts = ArchitectureFacts(["Lambda", *GOOD], [28, 28, 1], [10], feature_layers=["Lambda 'lambda' computes Einsum"])
+    assert any("hidden layer: Lambda 'lambda' computes Einsum" in p for p in architecture_problems(facts, SPEC))
+
+
+def test_declared_but_unused_layers_fail() -> None:
+    facts = ArchitectureFacts(None, [28, 28, 1], [10], conv_ops=0, max_pool_ops=0)
+    problems = architecture_problems(facts, SPEC)
+    assert any("0 convolution operation(s); 1 required" in p for p in problems)
+    assert any("0 max-pooling operation(s); 1 required" in p for p in problems)
+    assert architecture_problems(ArchitectureFacts(GOOD, [28, 28, 1], [10], conv_ops=1, max_pool_ops=1), SPEC) == []

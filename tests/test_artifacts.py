@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from grader.artifacts import check_model_folder, fit_folder, read_record
-from grader.measure.config import UnsafeArchiveError, layer_classes, read_config
+from grader.measure.config import UnsafeArchiveError, layer_refs, read_config
 
 
 def test_record_symlinked_to_passwd_is_refused(tmp_path: Path) -> None:
@@ -53,12 +53,13 @@ def _sequential(*layers: dict[str, object]) -> dict[str, object]:
     return {"module": "keras", "class_name": "Sequential", "config": {"layers": list(layers)}}
 
 
-def test_lambda_and_custom_classes_are_unverifiable(tmp_path: Path) -> None:
-    config = _sequential({"module": "keras.layers", "class_name": "Conv2D", "config": {}},
-                         {"module": "keras.layers", "class_name": "Lambda", "config": {}},
-                         {"module": "os", "class_name": "system", "config": {}, "registered_name": "Custom>system"})
-    classes, unverifiable = layer_classes(read_config(_keras_zip(tmp_path / "m.keras", config)))
-    assert classes == ["Conv2D", "Lambda", "system"] and unverifiable == ["Lambda", "system"]
+def test_lambda_and_custom_classes_are_judged_by_their_ops(tmp_path: Path) -> None:
+    config = _sequential({"module": "keras.layers", "class_name": "Conv2D", "config": {"name": "conv2d"}},
+                         {"module": "keras.layers", "class_name": "Lambda", "config": {"name": "lambda"}},
+                         {"module": "os", "class_name": "system", "config": {"name": "s"}, "registered_name": "Custom>system"})
+    refs = layer_refs(read_config(_keras_zip(tmp_path / "m.keras", config)))
+    assert refs is not None and [r.class_name for r in refs] == ["Conv2D", "Lambda", "system"]
+    assert [r.name for r in refs if not r.verifiable] == ["lambda", "s"]
 
 
 def test_member_escaping_the_archive_is_refused(tmp_path: Path) -> None:

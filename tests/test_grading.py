@@ -58,25 +58,40 @@ CRASHED_AFTER_EPOCH_1 = {"ran", "budget", "stopped", "message", "train_accuracy"
 CASES = [
     ("two_convolutions.py", ALL - {"ran"}, ("architecture", "found 2 convolution layers")),
     ("no_flatten.py", ALL - {"ran"}, ("architecture", "Flatten()")),
-    ("logs_acc_key.ipynb", CRASHED_AFTER_EPOCH_1, ("stopped", "logs.get('accuracy')")),
+    ("logs_acc_key.ipynb", CRASHED_AFTER_EPOCH_1, ("ran", "logs.get('accuracy')")),
     ("stops_too_early.py", {"stopped", "budget", "train_accuracy?"}, ("stopped", "threshold")),
     ("wrong_message.ipynb", {"message"}, ("message", "got: Reached 99,8% accuracy so cancelled training!")),
     ("no_callback.py", {"stopped", "message"}, ("stopped", "callbacks=[")),
     ("misspelled_hook.py", {"stopped", "message"}, ("stopped", "Keras never calls Stop.on_epoch_ends()")),
     ("message_without_training.py", ALL - {"ran"}, ("message", "no model was trained")),
     ("forged_history.py", ALL - {"ran", "architecture"}, ("train_accuracy", "on 2000 training images")),
-    ("syntax_error_in_cell_3.ipynb", ALL, ("ran", "cell 3")),
+    ("syntax_error_in_cell_3.ipynb", ALL, ("message", "not reached: cell 3, line 1 raised SyntaxError")),
     ("error_after_training.ipynb", {"ran"}, ("ran", "cell 5, line 1")),
-    ("one_hot_sparse.py", ALL, ("architecture", "one-hot")),
-    ("missing_channel_axis.py", ALL, ("architecture", "channel axis")),
+    ("one_hot_sparse.py", ALL, ("ran", "one-hot")),
+    ("missing_channel_axis.py", ALL, ("ran", "channel axis")),
     ("lambda_hidden_conv.py", ALL - {"ran"}, ("architecture", "Lambda")),
-    ("stale_outputs.ipynb", CRASHED_AFTER_EPOCH_1, ("stopped", "logs.get('accuracy')")),
+    ("stale_outputs.ipynb", CRASHED_AFTER_EPOCH_1, ("ran", "logs.get('accuracy')")),
     ("metrics_acc_key.py", set(), ("stopped", "epoch")),
     ("closure_stop.py", set(), ("message", "printed")),
     ("tf1_config_cell.ipynb", set(), ("ran", "TensorFlow 1 API")),
     ("shell_escapes.ipynb", set(), ("ran", "skipped '!pip install tensorflow==1.15'")),
     ("several_models.ipynb", set(), ("architecture", "Conv2D")),
     ("other_language_kernel.ipynb", set(), ("ran", "ran without errors")),
+    # Issue 9: legitimate shapes that failed, and tricks that passed.
+    ("no_channel_axis_input_layer.py", set(), ("architecture", "input (28, 28, 1)")),
+    ("tf_data_pipeline.py", set(), ("train_accuracy", "examples the tf.data dataset yielded")),
+    ("diverged_first_experiment.py", set(), ("stopped", "stopped training at epoch")),
+    ("tf_print_message.py", set(), ("message", "printed 'Reached 99.8% accuracy so cancelling training!'")),
+    ("lambda_adds_channel_axis.py", set(), ("architecture", "Lambda")),
+    ("bfloat16_inputs.py", set(), ("train_accuracy", "divide by 255")),
+    ("lambda_patches_convolution.py", ALL - {"ran"}, ("architecture", "ExtractImagePatches")),
+    ("lambda_shifted_slices_convolution.py", ALL - {"ran"}, ("architecture", "StridedSlice")),
+    ("subclassed_unused_layers.py", ALL - {"ran"}, ("architecture", "never called")),
+    ("top2_named_accuracy.py", {"budget", "stopped", "message?", "train_accuracy?"},
+     ("budget", "SparseTopKCategoricalAccuracy(")),
+    ("budget_split_across_fits.py", {"budget", "stopped", "message"}, ("budget", "counts every epoch a model trains")),
+    ("empty_training_set.py", ALL - {"ran", "architecture"}, ("budget", "empty x of shape (0, 28, 28, 1)")),
+    ("percent_threshold.py", {"stopped", "message"}, ("stopped", "compare with 0.998, not 99.8")),
 ]
 
 
@@ -133,3 +148,9 @@ def test_seed_is_recorded_and_training_is_reproducible(mnist_path: Path) -> None
     b = grade(submission=SOLUTIONS / "reference_module.py", exercise=SMALL_SPEC, data=mnist_path, seed=7)
     assert a.extra_data.seed == b.extra_data.seed == 7
     assert [e.accuracy for e in a.extra_data.history] == [e.accuracy for e in b.extra_data.history]
+
+
+def test_a_diverged_experiment_is_recorded_not_refused(mnist_path: Path) -> None:
+    report = _grade(FIXTURES / "diverged_first_experiment.py", mnist_path)
+    assert report.extra_data.fit_calls == 2 and report.extra_data.graded_fit == 2
+    assert report.extra_data.status == "passed"

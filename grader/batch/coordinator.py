@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from grader.api import DEFAULT_SEED, not_graded_report, problem_report
+from grader.api import DEFAULT_SEED, not_graded_report, problem_report, with_notes
 from grader.batch.discover import Discovery, Entry, discover
 from grader.batch.gradebook import write_gradebook
 from grader.batch.store import ResultStore, ReuseKey
@@ -101,9 +101,9 @@ def _plan(discovery: Discovery, store: ResultStore, spec: ExerciseSpec, *, seed:
 
 
 def _personalise(report: Report, entry: Entry, *, shown: str, copies: int) -> Report:
+    # Which of the student's files was graded, and why, is shown under the score where Gradescope shows it.
+    report = with_notes(report, [entry.note] if entry.note else [])
     notes = list(report.extra_data.notes)
-    if entry.note:
-        notes.insert(0, entry.note)
     if copies > 1:
         notes.append(f"this file is byte-identical to {copies - 1} other submission(s) in the batch; it was "
                      "trained once and the result shared")
