@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 import threading
 import time
 from collections.abc import Sequence
@@ -16,6 +14,7 @@ from grader.evidence import Evidence
 from grader.exercises import find_exercise
 from grader.isolation import Isolation, choose
 from grader.pipeline import Progress, device_env, infer_preprocessing, measure, run_policy, run_submission
+from grader.scratch import scratch_dir, sweep
 from grader.report import EpochSummary, GradeDetails, Report, TestResult, Timings
 from grader.spec import ExerciseSpec
 from grader.submission import Submission, load_submission
@@ -47,8 +46,8 @@ def grade(*, submission: str | os.PathLike[str], exercise: str | os.PathLike[str
     ev = Evidence(spec=spec, submission=sub, notes=[*sub.notes, *ISOLATION_NOTES.get(isolation, ())])
     device = device_env(cpu=cpu, threads=threads, gpu=gpu)
     run_s = measure_s = 0.0
-    scratch = Path(tempfile.mkdtemp(prefix="cnngrade-"))
-    try:
+    sweep()  # scratch a killed run left behind (its owner is gone)
+    with scratch_dir() as scratch:
         if sub.problem is None:
             policy = run_policy(ev, isolation=isolation, scratch=scratch, data_path=data_path, hide=hide)
             run_s = run_submission(ev, scratch=scratch, data_path=data_path, seed=seed, full=full, device=device,
@@ -56,8 +55,6 @@ def grade(*, submission: str | os.PathLike[str], exercise: str | os.PathLike[str
             infer_preprocessing(ev, scratch=scratch, data_path=data_path)
             measure_s = measure(ev, scratch=scratch, data_path=data_path, device=device, progress=progress,
                                 policy=policy, cancel=cancel)
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
     timings = Timings(run_s=round(run_s, 2), measure_s=round(measure_s, 2),
                       total_s=round(time.monotonic() - started, 2), mean_epoch_s=_mean_epoch(ev))
     return build_report(ev, run_checks(ev), seed=seed, timings=timings, isolation=isolation)

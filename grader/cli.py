@@ -1,38 +1,127 @@
 """The ``cnngrade`` command: a thin Click layer over ``grader.api`` (no TensorFlow import here).
 
-Exit codes: 0 all checks passed, 1 graded with failures, 2 usage error, 3 could not grade.
+Exit codes: 0 all checks passed, 1 graded with failures, 2 usage error, 3 could not grade (see MAIN_EXIT_HELP for
+every command's).
 """
 from __future__ import annotations
 
+import difflib
 import json
+import math
+import re
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any, NoReturn
 
 import click
 
 from grader import __version__
+from grader.signals import exit_status, terminate_as_interrupt
 from grader.errors import CnngradeError, ExitCode
 
 EXIT_CODES_HELP = """\b
 Exit codes:
   0  graded, all checks passed
   1  graded, at least one check failed
-  2  usage error (bad option, missing file, invalid exercise spec)
-  3  could not grade (e.g. MNIST data missing)"""
+  2  usage error (bad option, missing file, a folder, an output path that
+     cannot be written, invalid exercise spec)
+  3  could not grade (e.g. MNIST data missing)
+  130  interrupted by Ctrl-C (143: SIGTERM, 129: SIGHUP); nothing is left behind"""
+
+# Every command's exit codes in one list, for ``cnngrade --help`` (each command's own --help has its own list).
+MAIN_EXIT_HELP = """\b
+Exit codes (each command's --help lists its own):
+  0    submit: every check passed; grade: every student has a result;
+       check, validate: everything holds; exercises, release, schema: done
+  1    submit: at least one check failed;
+       check, validate: at least one case or exercise does not hold
+  2    usage error: bad option, missing file, an output path that cannot be
+       written, invalid exercise spec; grade: no students found (unless
+       --allow-empty); check, validate, exercises: no exercise found
+  3    could not grade: MNIST missing or not canonical, grader environment
+       broken; grade: some students could not be graded (rerun to retry)
+  130  submit, grade, check: interrupted by Ctrl-C (143: SIGTERM, 129: SIGHUP);
+       grade keeps finished results, rerun the same command to finish"""
+
+
+def positive_seconds(ctx: click.Context, param: click.Parameter, value: float | None) -> float | None:
+    """``--timeout``: a finite number of seconds above 0 (0 or a negative limit would fail every student)."""
+    if value is not None and not (math.isfinite(value) and value > 0):
+        raise click.BadParameter(f"must be a number of seconds above 0, not {value:g}", ctx, param)
+    return value
+
+
+def _cannot_create_in(path: Path) -> str | None:
+    """Why nothing can be created at ``path`` (None when it can): the nearest existing folder above it must be a
+    folder this process can write in (probed with an unnamed temporary file: it also catches read-only mounts)."""
+    parent = path.absolute().parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        return f"{parent} is a file, not a folder"
+    return _cannot_write_in(parent)
+
+
+def _cannot_write_in(folder: Path) -> str | None:
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        return f"cannot write in {folder} ({exc.strerror or exc})"
+    return None
+
+
+def output_file(example: str) -> Any:
+    """A click callback for an option naming a file to write: refused before any work when it cannot be written
+    (a folder, a file in the way of its folder, a folder this process cannot write in)."""
+
+    def callback(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
+        if value is None:
+            return None
+        if value.is_dir():
+            raise click.BadParameter(f"{value} is a folder; name the file to write, e.g. {value / example}", ctx,
+                                     param)
+        problem = _cannot_create_in(value)
+        if problem:
+            raise click.BadParameter(f"cannot write {value}: {problem}", ctx, param)
+        return value
+
+    return callback
+
+
+def output_folder(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
+    """A click callback for an option naming a folder to write into: refused before any work when it is a file or
+    cannot be created or written."""
+    if value is None:
+        return None
+    if value.exists() and not value.is_dir():
+        raise click.BadParameter(f"{value} is a file; results go in a folder (students/, grades.csv, "
+                                 "summary.json): name a new or existing folder", ctx, param)
+    problem = _cannot_write_in(value) if value.is_dir() else _cannot_create_in(value)
+    if problem:
+        raise click.BadParameter(f"cannot write results in {value}: {problem}", ctx, param)
+    return value
 
 
 class DefaultCommandGroup(click.Group):
-    """``cnngrade FILE`` means ``cnngrade submit FILE``: anything that is not a subcommand is a submission."""
+    """``cnngrade FILE`` means ``cnngrade submit FILE``: anything that is not a subcommand is a submission, except
+    a word close to a subcommand that names no file (``cnngrade gradee x`` is a typo, not a submission)."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         if args and args[0] not in self.commands and args[0] not in ("--help", "-h", "--version"):
+            first = args[0]
+            if re.fullmatch(r"[A-Za-z][\w-]*", first) and not Path(first).exists():
+                close = difflib.get_close_matches(first.lower(), sorted(self.commands), n=1, cutoff=0.6)
+                if close:
+                    raise click.UsageError(f"no such command {first!r}; did you mean {close[0]!r}? "
+                                           f"(and no file named {first!r} to grade either)", ctx)
             args = ["submit", *args]
         return super().parse_args(ctx, args)
 
 
 @click.group(cls=DefaultCommandGroup, context_settings={"help_option_names": ["-h", "--help"]},
-             epilog=EXIT_CODES_HELP)
+             epilog=MAIN_EXIT_HELP)
 @click.version_option(__version__, prog_name="cnngrade")
 def main() -> None:
     """Grade TensorFlow/Keras CNN exercises.
@@ -67,8 +156,10 @@ def _progress(quiet: bool) -> Any:
 @click.option("--seed", type=int, default=None, help="Seed for all randomness [default: fixed, recorded in the report].")
 @click.option("--full", is_flag=True, help="Train even when the architecture is wrong (slower, more feedback).")
 @click.option("--cpu", is_flag=True, help="Train on the CPU even when a GPU is visible.")
-@click.option("--timeout", type=float, metavar="SECONDS", help="Wall-clock limit for the run [default: the exercise's].")
-@click.option("-o", "--output", type=click.Path(path_type=Path), help="Also write the JSON report to this file.")
+@click.option("--timeout", type=float, metavar="SECONDS", callback=positive_seconds,
+              help="Wall-clock limit for the run, above 0 [default: the exercise's].")
+@click.option("-o", "--output", type=click.Path(path_type=Path), callback=output_file("results.json"),
+              help="Also write the JSON report to this file (checked before grading).")
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON report instead of the table.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress lines on stderr.")
 @click.option("--no-sandbox", is_flag=True, help="DEBUGGING ONLY: run the submission without isolation.")
@@ -88,11 +179,15 @@ def submit(file: Path, exercise: str | None, data: str | None, seed: int | None,
                     "Never use it on code you do not trust.", err=True, fg="red", bold=True)
     hide = (output.resolve().parent,) if output is not None else ()
     try:
-        report = grade(submission=file, exercise=exercise, data=data, seed=DEFAULT_SEED if seed is None else seed,
-                       full=full, cpu=cpu, timeout_s=timeout, progress=_progress(quiet or as_json),
-                       sandbox=not no_sandbox, hide=hide)
+        with terminate_as_interrupt():
+            report = grade(submission=file, exercise=exercise, data=data, seed=DEFAULT_SEED if seed is None else seed,
+                           full=full, cpu=cpu, timeout_s=timeout, progress=_progress(quiet or as_json),
+                           sandbox=not no_sandbox, hide=hide)
     except CnngradeError as exc:
         fail(exc)
+    except KeyboardInterrupt as exc:  # Ctrl-C, SIGTERM, SIGHUP: the run was killed and its scratch removed
+        click.echo(f"\ncnngrade: interrupted ({exc or 'SIGINT'}); nothing was graded.", err=True)
+        sys.exit(exit_status(exc))
     if output is not None:
         write_report(report, output)
     if as_json:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from grader.cli import fail, main
+from grader.cli import fail, main, output_file
 from grader.errors import CnngradeError, ExitCode
 
 REPO_ARG = click.argument("repo", type=click.Path(path_type=Path, file_okay=False), required=False)
@@ -19,12 +19,22 @@ def _repo(repo: Path | None) -> Path:
         return repo
     here = Path.cwd()
     return here if (here / "exercises").is_dir() else Path(__file__).resolve().parent.parent
-CHECK_EXIT_HELP = """\\b
+
+
+CHECK_EXIT_HELP = """\b
 Exit codes:
-  0  every case holds (solutions pass, known-bad examples fail as declared, starters match)
+  0  every case holds (solutions pass, known-bad examples fail as declared,
+     starters match)
   1  at least one case does not hold
-  2  usage error (no exercises/ folder, bad option)
+  2  usage error (no exercises/ folder or no exercise in it, bad option,
+     a --junit file that cannot be written)
   3  could not grade (e.g. MNIST data missing)"""
+
+VALIDATE_EXIT_HELP = """\b
+Exit codes:
+  0  every exercise is valid
+  1  at least one problem (each is printed with its file)
+  2  usage error (no exercises/ folder or no exercise in it, bad option)"""
 
 
 @main.command(epilog=CHECK_EXIT_HELP)
@@ -33,7 +43,8 @@ Exit codes:
 @click.option("--seeds", type=click.IntRange(1, 100), default=1, show_default=True,
               help="Grade each reference solution under N seeds and report its pass rate and epochs.")
 @click.option("-j", "--jobs", type=click.IntRange(1, 64), default=1, show_default=True, help="Grade N at once.")
-@click.option("--junit", type=click.Path(path_type=Path, dir_okay=False), help="Write JUnit XML here.")
+@click.option("--junit", type=click.Path(path_type=Path), callback=output_file("check.xml"),
+              help="Write JUnit XML here (checked before grading).")
 @click.option("--data", metavar="PATH", help="mnist.npz or a folder holding it [default: $CNNGRADE_DATA, Keras' cache].")
 @click.option("--cpu", is_flag=True, help="Train on the CPU even when GPUs are visible.")
 def check(repo: Path | None, exercise: str | None, seeds: int, jobs: int, junit: Path | None, data: str | None,
@@ -67,12 +78,12 @@ def check(repo: Path | None, exercise: str | None, seeds: int, jobs: int, junit:
     sys.exit(int(ExitCode.PASSED if result.ok else ExitCode.FAILED))
 
 
-@main.command()
+@main.command(epilog=VALIDATE_EXIT_HELP)
 @REPO_ARG
 @click.option("--exercise", "-e", metavar="ID", help="Only this exercise.")
 def validate(repo: Path | None, exercise: str | None) -> None:
     """Check the exercise specs in REPO without training: schema errors with file and field, starter notebook
-    present and valid, entry point consistent, known-bad declarations. Exit 0 when all is valid, 1 if not."""
+    present and valid, entry point consistent, known-bad declarations."""
     from grader.authoring.validate import validate_repository
 
     try:
@@ -113,7 +124,7 @@ def exercises(repo: Path | None) -> None:
 
 @main.command()
 @click.argument("solution", type=click.Path(path_type=Path, dir_okay=False))
-@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), required=True,
+@click.option("-o", "--output", type=click.Path(path_type=Path), required=True, callback=output_file("starter.ipynb"),
               help="Where to write the student version (e.g. exercises/<id>/starter.ipynb).")
 @click.option("--placeholder", default="# YOUR CODE HERE", show_default=True,
               help="Code that replaces each solution region (\\n for several lines).")

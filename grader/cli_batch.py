@@ -7,14 +7,20 @@ from typing import Any
 
 import click
 
-from grader.cli import fail, main
+from grader.cli import fail, main, output_folder, positive_seconds
+from grader.signals import exit_status, terminate_as_interrupt
 from grader.errors import CnngradeError, ExitCode
+
 BATCH_EXIT_HELP = """\b
 Exit codes:
   0    every student has a result (passed or not)
-  2    usage error (bad option, missing folder, invalid exercise spec)
-  3    some students could not be graded (see summary.json "not_graded"); rerun to retry them
-  130  interrupted (Ctrl-C); rerun the same command to finish"""
+  2    usage error (bad option, missing folder, -o RESULTS that is a file or
+       cannot be written, invalid exercise spec, no students found unless
+       --allow-empty)
+  3    some students could not be graded (see summary.json "not_graded");
+       rerun to retry them
+  130  interrupted (Ctrl-C; 143: SIGTERM, 129: SIGHUP); finished results are
+       kept, rerun the same command to finish"""
 
 
 def _batch_printer(quiet: bool, live: bool) -> Any:
@@ -46,8 +52,8 @@ def _batch_printer(quiet: bool, live: bool) -> Any:
 
 @main.command(epilog=BATCH_EXIT_HELP)
 @click.argument("submissions", type=click.Path(path_type=Path))
-@click.option("-o", "--output", "results", type=click.Path(path_type=Path), required=True,
-              help="Results folder: students/<student>.json, grades.csv, summary.json.")
+@click.option("-o", "--output", "results", type=click.Path(path_type=Path), required=True, callback=output_folder,
+              help="Results folder: students/<student>.json, grades.csv, summary.json (checked before grading).")
 @click.option("--exercise", "-e", metavar="ID|PATH", help="Exercise id or spec path [default: mnist-single-conv].")
 @click.option("--data", metavar="PATH", help="mnist.npz or a folder holding it [default: $CNNGRADE_DATA, Keras' cache].")
 @click.option("-j", "--jobs", type=click.IntRange(1, 256), default=1, show_default=True,
@@ -59,12 +65,15 @@ def _batch_printer(quiet: bool, live: bool) -> Any:
 @click.option("--seed", type=int, default=None, help="Seed for all randomness [default: fixed, recorded in the report].")
 @click.option("--full", is_flag=True, help="Train even when the architecture is wrong (slower, more feedback).")
 @click.option("--cpu", is_flag=True, help="Train on the CPU even when GPUs are visible.")
-@click.option("--timeout", type=float, metavar="SECONDS", help="Wall-clock limit per submission [default: the exercise's].")
+@click.option("--timeout", type=float, metavar="SECONDS", callback=positive_seconds,
+              help="Wall-clock limit per submission, above 0 [default: the exercise's].")
+@click.option("--allow-empty", is_flag=True,
+              help="Finding no student is not an error (exit 0, not 2): for a class that may have no submissions.")
 @click.option("--no-progress", is_flag=True, help="No live progress line (automatic when stderr is not a terminal).")
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors and the final line.")
 def grade(submissions: Path, results: Path, exercise: str | None, data: str | None, jobs: int, threads: int | None,
           cluster: str | None, pattern: str | None, force: bool, seed: int | None, full: bool, cpu: bool,
-          timeout: float | None, no_progress: bool, quiet: bool) -> None:
+          timeout: float | None, allow_empty: bool, no_progress: bool, quiet: bool) -> None:
     """Grade every student's submission in SUBMISSIONS (a folder or a .zip) into RESULTS.
 
     \b
@@ -72,27 +81,31 @@ def grade(submissions: Path, results: Path, exercise: str | None, data: str | No
     Gradescope exports (submission_123/), nbgrader (submitted/<student>/<assignment>/), or --pattern.
     Each result is written as soon as it is known; rerunning skips students whose file, exercise
     version, grader version and seed are unchanged, so an interrupted run just continues.
-    Identical files are trained once.
+    Identical files are trained once. Finding no student at all (a wrong path, most often) is a usage
+    error unless --allow-empty.
     """
     from grader.api import DEFAULT_SEED
     from grader.batch.coordinator import grade_batch
 
     live = not (no_progress or quiet) and sys.stderr.isatty()
     try:
-        outcome = grade_batch(submissions=submissions, results=results, exercise=exercise, data=data,
-                              seed=DEFAULT_SEED if seed is None else seed, jobs=jobs, threads=threads, cluster=cluster,
-                              force=force, pattern=pattern, full=full, cpu=cpu, timeout_s=timeout,
-                              on_event=_batch_printer(quiet, live))
+        with terminate_as_interrupt():
+            outcome = grade_batch(submissions=submissions, results=results, exercise=exercise, data=data,
+                                  seed=DEFAULT_SEED if seed is None else seed, jobs=jobs, threads=threads,
+                                  cluster=cluster, force=force, pattern=pattern, full=full, cpu=cpu, timeout_s=timeout,
+                                  allow_empty=allow_empty, on_event=_batch_printer(quiet, live))
     except CnngradeError as exc:
         fail(exc, newline=live)
-    except KeyboardInterrupt:
-        click.echo(f"\ncnngrade: interrupted; finished results are kept in {results}. "
+    except KeyboardInterrupt as exc:  # Ctrl-C, SIGTERM, SIGHUP: results kept, gradebook rebuilt, scratch removed
+        click.echo(f"\ncnngrade: interrupted ({exc or 'SIGINT'}); finished results are kept in {results}. "
                    "Run the same command again to grade the rest.", err=True)
-        sys.exit(130)
+        sys.exit(exit_status(exc))
     if live:
         click.echo("\r\033[K", nl=False, err=True)
     not_graded = outcome.count("not_graded")
+    changed = (f"; {outcome.options_changed} regraded because the grading options changed"
+               if outcome.options_changed else "")
     click.echo(f"{outcome.total} students: {outcome.count('passed')} passed, {outcome.count('failed')} failed, "
                f"{outcome.count('error')} could not run, {not_graded} not graded ({outcome.graded} graded now, "
-               f"{outcome.reused} unchanged) in {outcome.wall_s:.1f} s. Results: {outcome.results}")
+               f"{outcome.reused} unchanged{changed}) in {outcome.wall_s:.1f} s. Results: {outcome.results}")
     sys.exit(int(ExitCode.NOT_GRADED if not_graded else ExitCode.PASSED))

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import secrets
 import shutil
-import tempfile
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,21 +46,59 @@ HOW_TO_PROVIDE = (
 _verified: dict[tuple[str, int, int], None] = {}
 
 
+EXPECTED_FILE = ("expected Keras' mnist.npz: a NumPy .npz archive (a zip file) holding the uint8 arrays x_train "
+                 "(60000x28x28), y_train (60000), x_test (10000x28x28) and y_test (10000)")
+
+
+def _what_it_is(head: bytes) -> str:
+    """What a file that is not a zip archive looks like, from its first bytes, in words."""
+    if not head:
+        return "an empty file"
+    if head.startswith(b"\x93NUMPY"):
+        return "a single NumPy array (.npy), not an .npz archive of the four arrays"
+    if head.startswith(b"\x1f\x8b"):
+        return "a gzip-compressed file (decompress it first if it holds mnist.npz)"
+    if head.startswith(b"\x80") and len(head) > 1 and head[1] <= 5:
+        return "a Python pickle"
+    if head.startswith((b"\x89HDF", b"\x89PNG", b"%PDF")):
+        return f"a {head[1:4].decode('ascii') if head[0] == 0x89 else 'PDF'} file"
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError:
+        return f"a binary file starting with bytes {head[:8].hex(' ')}"
+    first = next((line.strip() for line in text.splitlines() if line.strip()), "")
+    return f"a text file starting {first[:60]!r}" if first else "a text file of blank lines"
+
+
 def verify_mnist(path: Path) -> None:
     """Raise DataError unless ``path`` holds exactly the canonical MNIST arrays."""
     try:
         stat = path.stat()
+        with open(path, "rb") as handle:
+            head = handle.read(512)
     except OSError as exc:
         raise DataError(f"{path}: cannot read the MNIST file: {exc}\n{HOW_TO_PROVIDE}") from exc
     key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
     if key in _verified:
         return
+    if not head.startswith(b"PK"):  # every .npz is a zip; anything else np.load misreads (a text file as a pickle)
+        raise DataError(f"{path} is not an .npz MNIST file: it is {_what_it_is(head)}; {EXPECTED_FILE}.\n"
+                        f"{HOW_TO_PROVIDE}")
     try:
         with np.load(path, allow_pickle=False) as archive:
             for name, expected in MNIST_ARRAYS.items():
                 if name not in archive.files:
-                    raise DataError(f"{path}: no array {name!r} in the file; it is not Keras' mnist.npz.\n{HOW_TO_PROVIDE}")
-                array = archive[name]
+                    found = ", ".join(archive.files[:8]) or "no arrays"
+                    raise DataError(f"{path}: no array {name!r} in the file (it holds {found}); it is not Keras' "
+                                    f"mnist.npz: {EXPECTED_FILE}.\n{HOW_TO_PROVIDE}")
+                try:
+                    array = archive[name]
+                except ValueError as exc:
+                    if "allow_pickle" not in str(exc):
+                        raise
+                    raise DataError(f"{path}: array {name} holds Python objects, which cnngrade never loads (they "
+                                    f"could run code); it is not Keras' mnist.npz: {EXPECTED_FILE}.\n"
+                                    f"{HOW_TO_PROVIDE}") from exc
                 if array.shape != expected.shape or array.dtype != np.uint8:
                     raise DataError(
                         f"{path}: array {name} has shape {array.shape} and dtype {array.dtype}; expected "
@@ -70,8 +108,9 @@ def verify_mnist(path: Path) -> None:
                     raise DataError(f"{path}: array {name} differs from the canonical MNIST (sha256 mismatch).\n{HOW_TO_PROVIDE}")
     except DataError:
         raise
-    except Exception as exc:  # a truncated or foreign file: np.load raises many kinds
-        raise DataError(f"{path}: not a readable .npz archive ({exc}).\n{HOW_TO_PROVIDE}") from exc
+    except Exception as exc:  # a truncated or corrupt zip: np.load raises many kinds
+        raise DataError(f"{path} is not a readable .npz MNIST file ({type(exc).__name__}: {exc}); {EXPECTED_FILE}.\n"
+                        f"{HOW_TO_PROVIDE}") from exc
     _verified[key] = None
 
 
@@ -91,7 +130,9 @@ def keras_cache_dir() -> Path:
 
 def _download(target: Path) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".part")
+    # Created as any new file is (0666 less the umask), not 0600 as tempfile.mkstemp would: Keras' cache is shared.
+    tmp = target.parent / f".{target.name}.{secrets.token_hex(6)}.part"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o666)
     try:
         with os.fdopen(fd, "wb") as out, urllib.request.urlopen(KERAS_MNIST_URL, timeout=30) as response:
             shutil.copyfileobj(response, out)

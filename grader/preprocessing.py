@@ -16,6 +16,8 @@ MAX_SAMPLE_BYTES = 64 * 1024 * 1024
 
 # Relative tolerance of the affine fit, by the dtype the student trained on: half-precision inputs are rounded.
 TOLERANCE = {"bfloat16": 8e-3, "float16": 2e-3}
+# /255, raw, [-1, 1]: tried before the least-squares fit so that rounded inputs still read as what the student wrote.
+ROUND_SCALINGS = ((1 / 255, 0.0), (1.0, 0.0), (2 / 255, -1.0))
 MIN_MATCHED = 0.95  # share of sample rows that must be raw images (shuffled, filtered: yes; augmented: no)
 
 
@@ -91,9 +93,13 @@ def _affine(s: np.ndarray, x: np.ndarray, rel: float) -> tuple[float, float] | N
     if s.size == 0:
         return None
     xs, ss = x.ravel(), s.ravel()
-    scale, offset = np.polyfit(xs, ss, 1) if np.ptp(xs) > 0 else (0.0, float(np.mean(ss)))
-    residual = np.max(np.abs(scale * xs + offset - ss))
-    return (float(scale), float(offset)) if residual <= rel * max(1.0, float(np.max(np.abs(ss)))) else None
+    tolerance = rel * max(1.0, float(np.max(np.abs(ss))))
+    fitted = np.polyfit(xs, ss, 1) if np.ptp(xs) > 0 else (0.0, float(np.mean(ss)))
+    # The usual scalings, when they fit as well: a least-squares fit on rounded (bfloat16) inputs lands near them.
+    for scale, offset in (*ROUND_SCALINGS, fitted):
+        if np.max(np.abs(scale * xs + offset - ss)) <= tolerance:
+            return float(scale), float(offset)
+    return None
 
 
 def _mask_key(mask: np.ndarray) -> bytes:

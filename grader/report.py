@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
+import secrets
 from pathlib import Path
 from typing import Literal
 
@@ -67,6 +67,8 @@ class GradeDetails(_Frozen):
     status: Literal["passed", "failed", "error", "not_graded"]
     error: str | None = None
     student: str | None = None  # set by batch grading: who this result belongs to
+    # Set by batch grading: the options that can change a verdict; a rerun with other options regrades.
+    grading_options: dict[str, str] = Field(default_factory=dict)
     seed: int
     isolation: str
     device: str | None = None
@@ -112,18 +114,30 @@ def report_schema() -> dict[str, object]:
     return schema
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` so that ``path`` is either the old file or the whole new one, never a torn one."""
+def write_atomic(path: Path, text: str | bytes) -> None:
+    """Write ``text`` so that ``path`` is either the old file or the whole new one, never a torn one.
+
+    The temporary file is created as any new file is (mode 0666 less the umask), not with ``tempfile.mkstemp``,
+    which forces 0600 whatever the umask: results a TA could not read, a starter only its author could.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+    for attempt in range(100):
+        tmp = path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp"
+        try:
+            fd = os.open(tmp, flags, 0o666)
+            break
+        except FileExistsError:
+            if attempt == 99:
+                raise
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(text.encode("utf-8") if isinstance(text, str) else text)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
 
 

@@ -50,13 +50,49 @@ def _decode(data: bytes, path: Path) -> tuple[str | None, str | None]:
         return None, f"{path.name} is not valid UTF-8 text (byte {exc.start}); save it again as UTF-8."
 
 
+def notebook_problem(text: str, name: str) -> str | None:
+    """Why ``text`` is not a Jupyter notebook nbformat can read, in words a student can act on (None when it may be
+    one): malformed JSON with its line and column, JSON that is not a notebook (no cells, no nbformat version)."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        return (f"{name} is not a valid notebook: its JSON is malformed at line {exc.lineno}, column {exc.colno} "
+                f"({exc.msg}). Look there in a text editor, or save it again from Jupyter.")
+    except RecursionError:
+        return f"{name} is not a valid notebook: its JSON is nested too deeply to read."
+    if not isinstance(data, dict):
+        kind = {list: "a list", str: "a string", int: "a number", float: "a number", bool: "true or false"}.get(
+            type(data), "null")
+        return (f"{name} is not a Jupyter notebook: its JSON is {kind}, not a notebook (a JSON object with "
+                "\"cells\" and \"nbformat\").")
+    has_cells = isinstance(data.get("cells"), list) or isinstance(data.get("worksheets"), list)
+    if "nbformat" not in data and not has_cells:
+        held = f"only the keys {', '.join(repr(k) for k in list(data)[:6])}" if data else "an empty object {}"
+        return (f"{name} is not a Jupyter notebook: its JSON has no cells and no nbformat version (it is {held}). "
+                "Save the notebook from Jupyter (File > Save) and submit that .ipynb file.")
+    if not has_cells:
+        return (f"{name} is not a valid notebook: it has an nbformat version ({data.get('nbformat')!r}) but no list "
+                "of cells. Save the notebook from Jupyter again and submit that .ipynb file.")
+    return None
+
+
+def read_notebook_text(text: str, name: str) -> nbformat.NotebookNode:
+    """Parse a notebook (as version 4); ValueError with a clear message when it is not one."""
+    problem = notebook_problem(text, name)
+    if problem:
+        raise ValueError(problem)
+    try:
+        return nbformat.reads(text, as_version=4)
+    except Exception as exc:  # nbformat raises several kinds (jsonschema's ValidationError, ...) for wrong structure
+        detail = str(exc).split("\n", 1)[0][:300]
+        raise ValueError(f"{name} is not a valid notebook: {detail}") from exc
+
+
 def _notebook_units(text: str, path: Path) -> tuple[tuple[CodeUnit, ...], str | None, tuple[str, ...]]:
     try:
-        node = nbformat.reads(text, as_version=4)
-    except (json.JSONDecodeError, nbformat.reader.NotJSONError) as exc:
-        return (), f"{path.name} is not a valid notebook: its JSON is malformed ({exc}).", ()
-    except Exception as exc:  # nbformat raises several kinds for structurally wrong notebooks
-        return (), f"{path.name} is not a valid notebook ({type(exc).__name__}: {exc}).", ()
+        node = read_notebook_text(text, path.name)
+    except ValueError as exc:
+        return (), str(exc), ()
     notes: list[str] = []
     language = (node.get("metadata", {}).get("kernelspec", {}) or {}).get("language")
     if language and str(language).lower() != "python":
@@ -77,6 +113,10 @@ def _notebook_units(text: str, path: Path) -> tuple[tuple[CodeUnit, ...], str | 
 def load_submission(path: str | Path) -> Submission:
     """Read ``path``; a missing file raises, anything wrong inside the file becomes ``problem``."""
     path = Path(path)
+    if path.is_dir():
+        raise SubmissionNotFoundError(f"{path} is a folder, not a submission file: this command grades one .ipynb "
+                                      f"notebook or .py module. To grade every submission in the folder, run: "
+                                      f"cnngrade grade {path} -o RESULTS")
     if not path.is_file():
         raise SubmissionNotFoundError(f"{path}: no such file (expected a .ipynb notebook or a .py module)")
     if path.suffix not in (".ipynb", ".py"):

@@ -155,3 +155,160 @@ def test_reuse_key_and_gradebook_from_reports(tmp_path: Path) -> None:
     assert rows[0]["error"].startswith("'=HYPERLINK")  # student text never becomes a spreadsheet formula
     stats = summary([named], ignored=[], duplicates=[], wall_s=1.0)
     assert stats["status"] == {"error": 1} and stats["checks_failed"]["ran"] == 1
+
+
+# Nobody goes missing: a student whose files hold no .ipynb/.py still gets an entry (so a result and a gradebook
+# row saying what was found); only files that clearly belong to nobody are ignored. One test per layout.
+
+NOTHING = "no .ipynb notebook or .py module was found"
+
+
+def _missing(entry: object) -> str:
+    assert entry.chosen is None  # type: ignore[attr-defined]
+    return entry.problem  # type: ignore[attr-defined,no-any-return]
+
+
+def test_file_per_student_non_notebook_is_a_student_not_ignored(tmp_path: Path) -> None:
+    root = _write(tmp_path / "in", {
+        "alice.ipynb": SOLUTION, "erin.txt": "my answers", "mia.pdf": b"%PDF-1.4",
+        "zoe.json": json.dumps({"cells": [], "nbformat": 4}),  # a notebook saved under the wrong suffix
+        # the class's, not a student's: README/instructions, an earlier run's gradebook, a roster, OS debris
+        "README.md": "notes", "Instructions.pdf": b"%PDF", "grades.csv": "student,score\n",
+        "summary.json": "{}", "roster.xlsx": b"PK", "2024-01-05T1010_Grades-CS101.csv": "x",
+        "Thumbs.db": b"\x00", "desktop.ini": "[x]", "~$mia.docx": b"\x00", "alice.ipynb~": SOLUTION,
+        ".DS_Store": b"\x00"})
+    found = discover(root, staging=tmp_path / "s", entry_point="train_mnist_conv")
+    entries = {e.student: e for e in found.entries}
+    assert set(entries) == {"alice", "erin", "mia", "zoe"}
+    assert _missing(entries["erin"]) == f"{NOTHING} (found: erin.txt)"
+    assert _missing(entries["mia"]) == f"{NOTHING} (found: mia.pdf)"
+    assert "zoe.json" in _missing(entries["zoe"]) and entries["erin"].layout == "file per student"
+    assert sorted(found.ignored) == ["2024-01-05T1010_Grades-CS101.csv", "Instructions.pdf", "README.md",
+                                     "grades.csv", "roster.xlsx", "summary.json"]  # debris is skipped silently
+    assert found.gradable == 1
+
+
+def test_folder_per_student_without_a_notebook_keeps_every_student(tmp_path: Path) -> None:
+    root = _write(tmp_path / "in", {"alice/hw.py": SOLUTION, "ben/report.pdf": b"%PDF", "ben/README.md": "mine",
+                                    "dan/.DS_Store": b"\x00", "dan/.ipynb_checkpoints/hw-checkpoint.ipynb": SOLUTION})
+    (root / "cleo").mkdir()  # an empty folder: a student who handed in nothing
+    found = discover(root, staging=tmp_path / "s")
+    entries = {e.student: e for e in found.entries}
+    assert set(entries) == {"alice", "ben", "cleo", "dan"} and found.ignored == []
+    assert _missing(entries["ben"]) == f"{NOTHING} (found: README.md, report.pdf)"  # a README in a folder is theirs
+    assert _missing(entries["cleo"]) == f"{NOTHING} (found: nothing)"
+    assert _missing(entries["dan"]) == f"{NOTHING} (found: nothing)"
+    assert {entries[s].layout for s in ("cleo", "dan")} == {"folder per student"}
+
+
+def test_canvas_non_notebook_is_always_the_students(tmp_path: Path) -> None:
+    inner = io.BytesIO()
+    with zipfile.ZipFile(inner, "w") as zf:
+        zf.writestr("hw/hw.py", SOLUTION)
+    root = _write(tmp_path / "in", {
+        "smithjane_1234_5678_hw.pdf": b"%PDF", "readmejoe_5_6_readme.md": "a student called Readmejoe",
+        "doejohn_99_100_grades.csv": "a csv handed in",  # Canvas names are always a student's
+        "leeamy_111_1_hw.pdf": b"%PDF", "leeamy_222_2_hw.zip": inner.getvalue(),  # namesakes, told apart
+        "README.md": "class notes"})
+    found = discover(root, staging=tmp_path / "s")
+    entries = {e.student: e for e in found.entries}
+    assert set(entries) == {"smithjane", "readmejoe", "doejohn", "leeamy_111", "leeamy_222"}
+    assert found.ignored == ["README.md"] and {e.layout for e in entries.values()} == {"canvas"}
+    assert _missing(entries["smithjane"]) == f"{NOTHING} (found: smithjane_1234_5678_hw.pdf)"
+    assert "leeamy_111_1_hw.pdf" in _missing(entries["leeamy_111"])
+    assert entries["leeamy_222"].chosen.shown == "leeamy_222_2_hw.zip!hw/hw.py"
+
+
+def test_gradescope_submission_without_a_notebook_is_kept(tmp_path: Path) -> None:
+    root = _write(tmp_path / "in", {
+        "submission_metadata.yml": ("submission_111:\n  :submitters:\n  - :name: Ada Lovelace\n"
+                                    "    :email: ada@uni.edu\n"),
+        "submission_111/essay.pdf": b"%PDF",
+        "submission_222/submission_metadata.json": json.dumps({"users": [{"email": "alan@uni.edu"}]}),
+        "submission_333/hw.py": SOLUTION})
+    found = discover(root, staging=tmp_path / "s")
+    entries = {e.student: e for e in found.entries}
+    assert set(entries) == {"ada@uni.edu", "alan@uni.edu", "submission_333"}
+    assert _missing(entries["ada@uni.edu"]) == f"{NOTHING} (found: essay.pdf)"
+    assert _missing(entries["alan@uni.edu"]) == f"{NOTHING} (found: nothing)"  # only the export's metadata
+    assert entries["alan@uni.edu"].layout == "gradescope"
+    assert sorted(found.ignored) == ["submission_222/submission_metadata.json", "submission_metadata.yml"]
+
+
+def test_nbgrader_student_without_a_notebook_and_course_files(tmp_path: Path) -> None:
+    root = _write(tmp_path / "course", {
+        "submitted/alice/ps1/ps1.ipynb": SOLUTION, "submitted/alice/ps1/timestamp.txt": "2024-01-05",
+        "submitted/bob/ps1/ps1.pdf": b"%PDF", "submitted/carl/timestamp.txt": "2024-01-05",
+        "submitted/notes.txt": "nobody's",
+        # the course's own: never students, whatever they hold
+        "source/ps1/ps1.ipynb": SOLUTION, "release/ps1/ps1.ipynb": SOLUTION,
+        "autograded/alice/ps1/ps1.ipynb": SOLUTION, "feedback/alice/ps1/ps1.html": "<html>",
+        "nbgrader_config.py": "c = get_config()\n", "gradebook.db": b"SQLite format 3\x00"})
+    (root / "submitted" / "dana" / "ps1").mkdir(parents=True)  # submitted an empty folder
+    found = discover(root, staging=tmp_path / "s")
+    entries = {e.student: e for e in found.entries}
+    assert set(entries) == {"alice", "bob", "carl", "dana"}
+    assert {e.layout for e in entries.values()} == {"nbgrader"}
+    assert entries["alice"].chosen.shown == "submitted/alice/ps1/ps1.ipynb"
+    assert _missing(entries["bob"]) == f"{NOTHING} (found: ps1.pdf)"
+    assert _missing(entries["carl"]) == f"{NOTHING} (found: timestamp.txt)"
+    assert _missing(entries["dana"]) == f"{NOTHING} (found: nothing)"
+    assert sorted(found.ignored) == ["autograded/", "feedback/", "gradebook.db", "nbgrader_config.py", "release/",
+                                     "source/", "submitted/notes.txt"]
+
+
+def test_pattern_attributes_the_right_name_in_the_wrong_format(tmp_path: Path) -> None:
+    root = _write(tmp_path / "in", {"week3/alice-final.py": SOLUTION, "week3/bob-final.pdf": b"%PDF",
+                                    "week3/carol-final": "no suffix at all", "week3/notes.py": SCRIBBLE,
+                                    "week3/grades-final.csv": "a gradebook", "week3/README.md": "notes"})
+    found = discover(root, staging=tmp_path / "s", pattern=r"(?P<student>[a-z]+)-final\.py$")
+    entries = {e.student: e for e in found.entries}
+    assert set(entries) == {"alice", "bob", "carol"} and entries["bob"].layout == "pattern"
+    assert _missing(entries["bob"]) == f"{NOTHING} (found: bob-final.pdf)"
+    assert sorted(found.ignored) == ["week3/README.md", "week3/grades-final.csv", "week3/notes.py"]
+
+
+def test_an_earlier_results_folder_belongs_to_nobody(tmp_path: Path) -> None:
+    root = _write(tmp_path / "in", {"alice.py": SOLUTION, "erin.txt": "answers",
+                                    "old/batch-log.jsonl": "{}\n", "old/students/alice.json": "{}",
+                                    "old/grades.csv": "student\n"})
+    found = discover(root, staging=tmp_path / "s")
+    assert [e.student for e in found.entries] == ["alice", "erin"] and found.ignored == ["old/"]
+    # Results written into the submissions folder itself (cnngrade grade . -o .)
+    _write(root, {"batch-log.jsonl": "{}\n", "students/alice.json": "{}", "summary.json": "{}"})
+    found = discover(root, staging=tmp_path / "s2", exclude=(root,))
+    assert [e.student for e in found.entries] == ["alice", "erin"]
+    assert sorted(found.ignored) == ["batch-log.jsonl", "old/", "students/", "summary.json"]
+
+
+def test_a_folder_of_only_pdfs_has_students_but_nothing_gradable(tmp_path: Path) -> None:
+    root = _write(tmp_path / "in", {"erin.pdf": b"%PDF", "mia/essay.pdf": b"%PDF"})
+    found = discover(root, staging=tmp_path / "s")
+    assert [e.student for e in found.entries] == ["erin", "mia"] and found.gradable == 0
+
+
+def test_non_notebook_students_get_a_result_and_a_gradebook_row(tmp_path: Path) -> None:
+    """The whole batch on real files; nothing here trains (no file runs), so it takes seconds."""
+    import subprocess
+    import sys
+
+    from conftest import SMALL_SPEC, _data_path
+
+    data = _data_path()
+    if data is None:
+        pytest.skip("MNIST is not on this machine (CNNGRADE_DATA)")
+    root = _write(tmp_path / "in", {"erin.txt": "my answers", "mia.pdf": b"%PDF-1.4", "bob.ipynb": "{",
+                                    "README.md": "class notes", "submission_5/submission_metadata.json": "{}"})
+    results = tmp_path / "results"
+    run = subprocess.run([sys.executable, "-m", "grader", "grade", str(root), "-o", str(results), "-e",
+                          str(SMALL_SPEC), "--no-progress"], capture_output=True, text=True, timeout=300,
+                         env={**os.environ, "CNNGRADE_DATA": str(data)})
+    assert run.returncode == 0, run.stderr
+    rows = {r["student"]: r for r in csv.DictReader((results / "grades.csv").open())}
+    assert set(rows) == {"bob", "erin", "mia", "submission_5"}
+    assert rows["erin"]["status"] == "error" and rows["erin"]["error"] == f"{NOTHING} (found: erin.txt)"
+    assert rows["mia"]["error"] == f"{NOTHING} (found: mia.pdf)"
+    assert {p.stem for p in (results / "students").glob("*.json")} == set(rows)
+    stats = json.loads((results / "summary.json").read_text())
+    assert stats["students"] == 4 and stats["checks_failed"] == {"ran": 4}
+    assert sorted(stats["ignored_files"]) == ["README.md", "submission_5/submission_metadata.json"]

@@ -162,3 +162,38 @@ def test_validate_names_file_and_field(tmp_path: Path, mnist_path: Path) -> None
     listing = CliRunner().invoke(main, ["exercises", str(ROOT)])
     assert listing.exit_code == 0 and "within 20 epochs" in listing.output
     assert CliRunner().invoke(main, ["check", str(tmp_path / "nowhere")]).exit_code == 2
+
+
+# --- issue 10: check and validate agree; notebooks' problems are explained -----------------------------------------
+
+@pytest.mark.parametrize("layout", ["empty", "folders without exercise.toml"])
+def test_empty_exercises_folder_agrees_in_check_and_validate(tmp_path: Path, layout: str) -> None:
+    """Nothing to check is a wrong path, not success (validate) nor "0/0 checks hold" failure (check): both exit 2."""
+    (tmp_path / "exercises").mkdir()
+    if layout != "empty":
+        (tmp_path / "exercises" / "hw1").mkdir()
+        (tmp_path / "exercises" / "hw1" / "notes.md").write_text("draft\n")
+    junit = tmp_path / "check.xml"
+    outcomes = {command: CliRunner().invoke(main, [command, str(tmp_path), *extra])
+                for command, extra in (("check", ["--junit", str(junit)]), ("validate", []), ("exercises", []))}
+    for command, result in outcomes.items():
+        assert result.exit_code == 2, (command, result.output)
+        assert "holds no exercise" in result.output and "nothing to check" in result.output, command
+        assert "0/0" not in result.output
+    assert not junit.exists()
+
+
+def test_starter_with_malformed_json_is_explained(tmp_path: Path) -> None:
+    ex = tmp_path / "exercises" / "hw"
+    ex.mkdir(parents=True)
+    (ex / "exercise.toml").write_text(_spec(SMALL_SPEC.read_text(), id="hw", train=10, test=10))
+    (ex / "starter.ipynb").write_text('{\n "cells": [,]\n}\n')
+    result = CliRunner().invoke(main, ["validate", str(tmp_path)])
+    assert result.exit_code == 1
+    assert "starter.ipynb is not a valid notebook: its JSON is malformed at line 2, column 12" in result.output
+    (ex / "starter.ipynb").write_text("{}")
+    result = CliRunner().invoke(main, ["validate", str(tmp_path)])
+    assert "starter.ipynb is not a Jupyter notebook: its JSON has no cells and no nbformat version" in result.output
+    released = CliRunner().invoke(main, ["release", str(ex / "starter.ipynb"), "-o", str(tmp_path / "out.ipynb")])
+    assert released.exit_code == 2 and "is not a Jupyter notebook" in released.output
+    assert "version 1 to version 2" not in released.output

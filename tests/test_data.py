@@ -35,7 +35,7 @@ def test_missing_file_says_how_to_provide_it(tmp_path: Path) -> None:
 
 def test_garbage_file_is_rejected(tmp_path: Path) -> None:
     (tmp_path / "mnist.npz").write_bytes(b"not a zip")
-    with pytest.raises(DataError, match="not a readable .npz"):
+    with pytest.raises(DataError, match="is not an .npz MNIST file: it is a text file starting 'not a zip'"):
         resolve_mnist(data=tmp_path)
 
 
@@ -55,3 +55,48 @@ def test_no_source_and_no_download(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("KERAS_HOME", str(tmp_path))
     with pytest.raises(DataError, match="not found in Keras' cache"):
         resolve_mnist(download=False)
+
+
+# --- issue 10: NumPy's messages translated (never advice to load a file unsafely) ----------------------------------
+
+def test_text_file_as_data_is_explained(tmp_path: Path) -> None:
+    text = tmp_path / "notes.txt"
+    text.write_text("these are my notes\nline 2\n")
+    with pytest.raises(DataError) as err:
+        resolve_mnist(data=text)
+    message = str(err.value)
+    assert "allow_pickle" not in message and "unsafely" not in message
+    assert f"{text} is not an .npz MNIST file" in message
+    assert "a text file starting 'these are my notes'" in message  # what was found
+    assert "a NumPy .npz archive (a zip file) holding the uint8 arrays x_train" in message  # what is expected
+
+
+@pytest.mark.parametrize("content, found", [
+    (b"", "an empty file"),
+    (b"\x93NUMPY\x01\x00v\x00", "a single NumPy array (.npy)"),
+    (b"\x1f\x8b\x08\x00", "a gzip-compressed file"),
+    (bytes(range(200, 256)), "a binary file starting with bytes c8 c9"),
+])
+def test_other_non_npz_files_are_named(tmp_path: Path, content: bytes, found: str) -> None:
+    path = tmp_path / "mnist.npz"
+    path.write_bytes(content)
+    with pytest.raises(DataError, match="is not an .npz MNIST file") as err:
+        resolve_mnist(data=path)
+    assert found in str(err.value)
+
+
+def test_npz_with_object_arrays_is_refused_without_unsafe_advice(tmp_path: Path) -> None:
+    path = tmp_path / "mnist.npz"
+    np.savez(path, x_train=np.array([{"a": 1}], dtype=object), y_train=np.zeros(3), x_test=np.zeros(3),
+             y_test=np.zeros(3))
+    with pytest.raises(DataError) as err:
+        resolve_mnist(data=path)
+    assert "holds Python objects, which cnngrade never loads" in str(err.value)
+    assert "allow_pickle" not in str(err.value)
+
+
+def test_npz_with_other_arrays_names_them(tmp_path: Path) -> None:
+    path = tmp_path / "mnist.npz"
+    np.savez(path, images=np.zeros(3), labels=np.zeros(3))
+    with pytest.raises(DataError, match="no array 'x_train' in the file \\(it holds images, labels\\)"):
+        resolve_mnist(data=path)

@@ -52,3 +52,49 @@ def test_too_many_cells(tmp_path: Path) -> None:
     path = tmp_path / "huge.ipynb"
     nbformat.write(nb, path)
     assert "10000 cells" in (load_submission(path).problem or "")
+
+
+# --- issue 10: library messages translated into ones a student can act on -----------------------------------------
+
+def test_empty_json_object_is_not_a_notebook(tmp_path: Path) -> None:
+    path = tmp_path / "hw.ipynb"
+    path.write_text("{}")
+    problem = load_submission(path).problem or ""
+    assert "hw.ipynb is not a Jupyter notebook" in problem and "no cells and no nbformat version" in problem
+    assert "version 1 to version 2" not in problem and "converted" not in problem
+
+
+@pytest.mark.parametrize("text, kind", [("[]", "a list"), ('"hello"', "a string"), ("3", "a number"),
+                                        ("null", "null")])
+def test_json_that_is_not_an_object_is_not_a_notebook(tmp_path: Path, text: str, kind: str) -> None:
+    path = tmp_path / "hw.ipynb"
+    path.write_text(text)
+    assert f"is not a Jupyter notebook: its JSON is {kind}" in (load_submission(path).problem or "")
+
+
+def test_notebook_without_cells_is_explained(tmp_path: Path) -> None:
+    path = tmp_path / "hw.ipynb"
+    path.write_text('{"nbformat": 4, "nbformat_minor": 5, "metadata": {}}')
+    assert "has an nbformat version (4) but no list of cells" in (load_submission(path).problem or "")
+
+
+def test_malformed_json_gives_line_and_column(tmp_path: Path) -> None:
+    path = tmp_path / "hw.ipynb"
+    path.write_text('{\n "cells": [\n  {"cell_type": "code", "source": "x = 1",}\n ]\n}\n')
+    problem = load_submission(path).problem or ""
+    assert "JSON is malformed at line 3, column 43" in problem and "Expecting property name" in problem
+    shipped = load_submission(FIXTURES / "malformed.ipynb").problem or ""
+    assert "JSON is malformed at line " in shipped and ", column " in shipped
+
+
+def test_folder_as_submission_suggests_grade(tmp_path: Path) -> None:
+    with pytest.raises(SubmissionNotFoundError) as err:
+        load_submission(tmp_path)
+    assert f"{tmp_path} is a folder" in str(err.value) and f"cnngrade grade {tmp_path} -o RESULTS" in str(err.value)
+
+
+def test_valid_notebook_still_loads(tmp_path: Path) -> None:
+    path = tmp_path / "hw.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1")]), path)
+    sub = load_submission(path)
+    assert sub.problem is None and [u.source for u in sub.units] == ["x = 1"]

@@ -12,6 +12,7 @@ import nbformat
 
 from grader.errors import UsageError
 from grader.report import write_atomic
+from grader.submission import read_notebook_text
 
 BEGIN = re.compile(r"^(?P<indent>[ \t]*)#+\s*BEGIN SOLUTION\s*$")
 END = re.compile(r"^[ \t]*#+\s*END SOLUTION\s*$")
@@ -69,11 +70,17 @@ def release_notebook(node: nbformat.NotebookNode, *, placeholder: str = CODE_PLA
 
 def read_notebook(path: Path) -> nbformat.NotebookNode:
     try:
-        return nbformat.read(path, as_version=4)
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError as exc:
         raise UsageError(f"{path}: no such file") from exc
-    except Exception as exc:  # nbformat raises several kinds for malformed notebooks
-        raise UsageError(f"{path} is not a valid notebook ({type(exc).__name__}: {exc})") from exc
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"{path} is not a notebook: it is not UTF-8 text (byte {exc.start})") from exc
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read it ({exc.strerror or exc})") from exc
+    try:
+        return read_notebook_text(text, str(path))
+    except ValueError as exc:  # malformed JSON (with line and column), not a notebook, invalid structure
+        raise UsageError(str(exc)) from exc
 
 
 def release_file(solution: Path, output: Path, *, placeholder: str = CODE_PLACEHOLDER) -> int:

@@ -102,4 +102,7 @@ def load_repository(repo: Path, *, only: str | None = None) -> list[Exercise]:
         exercises.append(exercise)
     if only is not None and not exercises:
         raise UsageError(f"{repo}: no exercise {only!r} under exercises/")
+    if not exercises:  # an empty exercises/ is almost always a wrong path: nothing checked must not read as success
+        raise UsageError(f"{root} holds no exercise (no <id>/{SPEC_FILE} in it), so there is nothing to check: "
+                         "wrong repository path?")
     return exercises

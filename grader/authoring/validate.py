@@ -8,6 +8,7 @@ from pathlib import Path
 import nbformat
 
 from grader.authoring.repository import Exercise, load_repository
+from grader.submission import read_notebook_text
 
 
 @dataclass(frozen=True)
@@ -27,10 +28,14 @@ def _starter_findings(exercise: Exercise) -> list[Finding]:
     if not path.is_file():
         return [Finding(exercise.id, path, "the starter notebook students download is missing")]
     try:
-        node = nbformat.read(path, as_version=4)
+        node = read_notebook_text(path.read_text(encoding="utf-8"), path.name)
         nbformat.validate(node)
-    except Exception as exc:  # nbformat raises several kinds for malformed notebooks
-        return [Finding(exercise.id, path, f"not a valid notebook: {type(exc).__name__}: {str(exc)[:300]}")]
+    except (OSError, UnicodeDecodeError) as exc:
+        return [Finding(exercise.id, path, f"cannot be read as a notebook: {exc}")]
+    except ValueError as exc:  # malformed JSON (with line and column), not a notebook at all
+        return [Finding(exercise.id, path, str(exc))]
+    except Exception as exc:  # nbformat.validate raises jsonschema's errors for a wrong structure
+        return [Finding(exercise.id, path, f"not a valid notebook: {str(exc).splitlines()[0][:300]}")]
     findings = []
     code = [c.source for c in node.cells if c.cell_type == "code"]
     for index, cell in enumerate(node.cells, start=1):

@@ -2,25 +2,29 @@
 write each student's result the moment it is known, and rebuild the gradebook from the result files."""
 from __future__ import annotations
 
-import shutil
-import tempfile
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from grader.api import DEFAULT_SEED, not_graded_report, problem_report, with_notes
 from grader.batch.discover import Discovery, Entry, discover
 from grader.batch.gradebook import write_gradebook
-from grader.batch.store import ResultStore, ReuseKey
+from grader.batch.store import ResultStore, ReuseKey, grading_options
 from grader.batch.task import GradeTask, TaskOutcome
 from grader.batch.workers import DaskWorkers, LocalWorkers
 from grader.data import resolve_dataset
+from grader.errors import UsageError
 from grader.exercises import find_exercise
 from grader.report import Report
+from grader.scratch import scratch_dir, sweep
 from grader.spec import ExerciseSpec
 from grader.submission import MAX_SUBMISSION_BYTES, sha256_hex
+
+
+NEUTRAL_STEM = "submission"
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,7 @@ class BatchResult:
     reused: int = 0
     wall_s: float = 0.0
     statuses: dict[str, str] = field(default_factory=dict)  # student -> passed / failed / error / not_graded
+    options_changed: int = 0  # regraded because the grading options differ from the stored result's
 
     def count(self, status: str) -> int:
         return sum(s == status for s in self.statuses.values())
@@ -60,6 +65,7 @@ class BatchResult:
 
 @dataclass
 class _Plan:
+    options_changed: int = 0  # results that would have been reused but were graded with other options
     reused: list[tuple[Entry, Report]] = field(default_factory=list)
     problems: list[tuple[Entry, str]] = field(default_factory=list)  # (entry, sha256 of its problem text)
     groups: dict[str, list[Entry]] = field(default_factory=dict)  # sha256 -> students with that exact file
@@ -82,7 +88,8 @@ def _read(entry: Entry) -> bytes | None:
     return None
 
 
-def _plan(discovery: Discovery, store: ResultStore, spec: ExerciseSpec, *, seed: int, force: bool) -> _Plan:
+def _plan(discovery: Discovery, store: ResultStore, spec: ExerciseSpec, *, seed: int, force: bool,
+          options: dict[str, str]) -> _Plan:
     plan = _Plan()
     for entry in discovery.entries:
         store.path(entry.student)  # fixes each student's file name in sorted order, the same on every run
@@ -90,9 +97,12 @@ def _plan(discovery: Discovery, store: ResultStore, spec: ExerciseSpec, *, seed:
         data = _read(entry)
         sha = sha256_hex(data) if data is not None else sha256_hex((entry.problem or "").encode())
         previous = None if force else store.load(entry.student)
-        if previous is not None and ReuseKey.of(sha256=sha, spec=spec, seed=seed).matches(previous):
+        key = ReuseKey.of(sha256=sha, spec=spec, seed=seed, options=options)
+        if previous is not None and key.matches(previous):
             plan.reused.append((entry, previous))
-        elif data is None:
+            continue
+        plan.options_changed += previous is not None and key.same_file(previous)
+        if data is None:
             plan.problems.append((entry, sha))
         else:
             plan.groups.setdefault(sha, []).append(entry)
@@ -100,14 +110,33 @@ def _plan(discovery: Discovery, store: ResultStore, spec: ExerciseSpec, *, seed:
     return plan
 
 
-def _personalise(report: Report, entry: Entry, *, shown: str, copies: int) -> Report:
+def _neutral_name(entry: Entry) -> str:
+    """The name a group's shared file is graded under: the same for every member, naming nobody."""
+    suffix = entry.chosen.path.suffix if entry.chosen else ".py"
+    return NEUTRAL_STEM + suffix
+
+
+def _own_name(entry: Entry, shown: str) -> str:
+    return PurePosixPath(shown.split("!")[-1]).name or shown
+
+
+def _personalise(report: Report, entry: Entry, *, shown: str, copies: int,
+                 options: dict[str, str] | None = None) -> Report:
+    """This student's copy of a result. A duplicate group's shared report names only the neutral file it was
+    graded under (by construction: the task never sees a student's file name); here, and only here, that name
+    becomes this student's own."""
+    if entry.chosen is not None:
+        own = json.dumps(_own_name(entry, shown))[1:-1]
+        text = report.model_dump_json().replace(json.dumps(_neutral_name(entry))[1:-1], own)
+        report = Report.model_validate_json(text)
     # Which of the student's files was graded, and why, is shown under the score where Gradescope shows it.
     report = with_notes(report, [entry.note] if entry.note else [])
     notes = list(report.extra_data.notes)
     if copies > 1:
         notes.append(f"this file is byte-identical to {copies - 1} other submission(s) in the batch; it was "
                      "trained once and the result shared")
-    details = report.extra_data.model_copy(update={"student": entry.student, "submission": shown, "notes": notes})
+    details = report.extra_data.model_copy(update={"student": entry.student, "submission": shown, "notes": notes,
+                                                   "grading_options": options or {}})
     return report.model_copy(update={"extra_data": details})
 
 
@@ -140,7 +169,8 @@ class _Progress:
 def grade_batch(*, submissions: Path, results: Path, exercise: str | Path | None = None, data: str | None = None,
                 seed: int = DEFAULT_SEED, jobs: int = 1, threads: int | None = None, cluster: str | None = None,
                 force: bool = False, pattern: str | None = None, full: bool = False, cpu: bool = False,
-                timeout_s: float | None = None, on_event: Callable[[BatchEvent], None] | None = None) -> BatchResult:
+                timeout_s: float | None = None, on_event: Callable[[BatchEvent], None] | None = None,
+                allow_empty: bool = False) -> BatchResult:
     """Grade every student under ``submissions`` into ``results`` (see README: batch grading).
 
     Safe to interrupt at any moment: each result file is complete or absent, and the same call again grades
@@ -149,15 +179,31 @@ def grade_batch(*, submissions: Path, results: Path, exercise: str | Path | None
     started = time.monotonic()
     spec, _ = find_exercise(exercise)
     results = results.resolve()
-    store = ResultStore(results)
-    staging = Path(tempfile.mkdtemp(prefix="cnngrade-batch-"))
-    discovery, plan = Discovery([], []), _Plan()
-    summary = BatchResult(results=results)
-    try:
+    options = grading_options(full=full, cpu=cpu, timeout_s=timeout_s, threads=threads)
+    sweep()  # scratch folders of killed runs
+    with scratch_dir("batch-") as staging:
         discovery = discover(submissions, staging=staging, entry_point=spec.entry_point, pattern=pattern,
                              exclude=(results,))
-        plan = _plan(discovery, store, spec, seed=seed, force=force)
+        if discovery.gradable == 0 and not allow_empty:  # almost always a wrong path: say so, write nothing
+            found = f"{len(discovery.entries)} student(s) but" if discovery.entries else "no students and"
+            raise UsageError(f"nothing to grade under {submissions}: {found} no .ipynb notebook or .py module in any "
+                             f"recognised layout (ignored: {', '.join(discovery.ignored[:5]) or 'nothing'}). Is it the "
+                             "right path? Pass --allow-empty if this is expected.")
+        return _grade_batch(discovery, results, ResultStore(results), spec, options, data=data, seed=seed, jobs=jobs,
+                            threads=threads, cluster=cluster, force=force, full=full, cpu=cpu, timeout_s=timeout_s,
+                            on_event=on_event, submissions=submissions, staging=staging, started=started)
+
+
+def _grade_batch(discovery: Discovery, results: Path, store: ResultStore, spec: ExerciseSpec,
+                 options: dict[str, str], *, submissions: Path, staging: Path, data: str | None, seed: int, jobs: int,
+                 threads: int | None, cluster: str | None, force: bool, full: bool, cpu: bool,
+                 timeout_s: float | None, on_event: Callable[[BatchEvent], None] | None, started: float) -> BatchResult:
+    plan = _Plan()
+    summary = BatchResult(results=results)
+    try:
+        plan = _plan(discovery, store, spec, seed=seed, force=force, options=options)
         summary.total, summary.reused = len(discovery.entries), len(plan.reused)
+        summary.options_changed = plan.options_changed
         progress = _Progress(summary.total, on_event)
         progress.emit("start", f"{summary.total} students: {len(plan.reused)} unchanged, {len(plan.groups)} distinct "
                                f"file(s) to grade, {len(plan.problems)} without a gradable file")
@@ -167,30 +213,30 @@ def grade_batch(*, submissions: Path, results: Path, exercise: str | Path | None
         for entry, sha in plan.problems:
             report = problem_report(spec=spec, shown=entry.student, sha256=sha,
                                     problem=entry.problem or "nothing to grade", seed=seed)
-            _record(store, summary, progress, _personalise(report, entry, shown=entry.student, copies=1))
+            _record(store, summary, progress, _personalise(report, entry, shown=entry.student, copies=1,
+                                                           options=options))
         if plan.groups:
             if not cluster:  # fail once, before any training, rather than once per student; workers reuse it
                 data = str(resolve_dataset(spec.dataset.name, data=data))
             root = submissions.resolve()
             hide = tuple(str(p) for p in (root.parent if root.is_file() else root, results, staging))
-            tasks = [GradeTask(key=sha, name=members[0].chosen.path.name, content=plan.content[sha], spec=spec,
+            tasks = [GradeTask(key=sha, name=_neutral_name(members[0]), content=plan.content[sha], spec=spec,
                                seed=seed, data=data, full=full, cpu=cpu, timeout_s=timeout_s, hide=hide)
                      for sha, members in plan.groups.items() if members[0].chosen]
             workers: Any = (DaskWorkers(cluster, threads=threads) if cluster else
                             LocalWorkers(jobs, threads=threads, cpu=cpu))
             progress.emit("workers", workers.describe())
-            _run(tasks, plan, workers, store, summary, progress, spec=spec, seed=seed)
+            _run(tasks, plan, workers, store, summary, progress, spec=spec, seed=seed, options=options)
     finally:
         summary.wall_s = time.monotonic() - started
         duplicates = [[e.student for e in members] for members in plan.groups.values() if len(members) > 1]
         write_gradebook(results, store.all_reports(), ignored=discovery.ignored, duplicates=duplicates,
                         wall_s=summary.wall_s)
-        shutil.rmtree(staging, ignore_errors=True)
     return summary
 
 
 def _run(tasks: list[GradeTask], plan: _Plan, workers: Any, store: ResultStore, summary: BatchResult,
-         progress: _Progress, *, spec: ExerciseSpec, seed: int) -> None:
+         progress: _Progress, *, spec: ExerciseSpec, seed: int, options: dict[str, str]) -> None:
     progress.remaining_tasks = len(tasks)
     futures = {workers.submit(task): task for task in tasks}
     interrupted = True
@@ -210,8 +256,8 @@ def _run(tasks: list[GradeTask], plan: _Plan, workers: Any, store: ResultStore, 
                                       seed=seed))
             for entry in members:
                 shown = entry.chosen.shown if entry.chosen else entry.student
-                _record(store, summary, progress, _personalise(base, entry, shown=shown, copies=len(members)),
-                        seconds=outcome.seconds)
+                _record(store, summary, progress, _personalise(base, entry, shown=shown, copies=len(members),
+                                                               options=options), seconds=outcome.seconds)
         interrupted = False
     finally:
         workers.close(cancel=interrupted)

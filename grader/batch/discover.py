@@ -3,6 +3,31 @@
 A student with several files gets one result. The rule, also written into their feedback: prefer the files
 that look like a solution (they define the exercise's entry point or call ``fit``), then the latest upload
 (Canvas ``-N`` resubmission number, then modification time), then the path name, so the choice is stable.
+
+Nobody goes missing: every file is a student's or, only when it clearly belongs to nobody, listed in
+``Discovery.ignored`` (``ignored_files`` in summary.json). A student none of whose files is a .ipynb or .py (a PDF,
+a .txt, an unreadable zip, an empty folder) still gets an entry, and so a result saying what was found. Who a file
+belongs to:
+
+- a file inside a student's folder (folder per student, Gradescope ``submission_N/``, nbgrader
+  ``submitted/<student>/``) is that student's, whatever it is; such a folder holding no file of anyone's (empty,
+  only debris or metadata) is still a student, who handed in nothing;
+- a Canvas download name (``lastfirst_uid_sid_name.ext``) is always that student's, whatever the suffix;
+- any other file in the root of SUBMISSIONS is a student named after its stem (``erin.txt`` -> ``erin``,
+  ``mia.pdf`` -> ``mia``), unless it is a class file: a README, instructions or licence (``README.md``,
+  ``Instructions.pdf``, whatever the suffix), or a data file (.csv .tsv .xls .xlsx .ods .json .jsonl .yml .yaml
+  .toml .ini .cfg .log .db .sqlite: a gradebook or roster, ``grades.csv`` or ``summary.json`` of an earlier run)
+  that is not a notebook saved under the wrong suffix;
+- with ``--pattern`` the pattern says who is who: a file it matches is its ``student``'s; a file it would match
+  with a .ipynb/.py/.zip suffix (``alice-final.pdf`` for ``-final\\.ipynb$``) is that student's, in the wrong
+  format (class files excepted); any other file belongs to nobody.
+
+Belong to nobody wherever they are: hidden files and folders and OS or editor debris (``__MACOSX``,
+``.ipynb_checkpoints``, ``Thumbs.db``, ``desktop.ini``, ``~$`` lock files, ``*~`` backups, skipped silently), the
+export's own metadata (``submission_metadata.yml``/``.json``), a cnngrade results folder (``students/`` beside
+``batch-log.jsonl``) and, beside nbgrader's top-level ``submitted/``, the course's ``source/``, ``release/``,
+``autograded/``, ``feedback/``, ``nbgrader_config.py``, ``gradebook.db`` and files directly in ``submitted/``.
+When in doubt a file is a student's: a row saying "no notebook found" is easily deleted, a lost student is not.
 """
 from __future__ import annotations
 
@@ -17,8 +42,10 @@ from grader.batch.archives import ArchiveError, extract
 from grader.errors import UsageError
 
 SUFFIXES = (".ipynb", ".py")
+GRADABLE = (*SUFFIXES, ".zip")  # a .zip is looked into
 SKIPPED_DIRS = {"__MACOSX", ".ipynb_checkpoints", "__pycache__", ".git", "node_modules"}
 SNIFF_BYTES = 20_000_000
+NOTEBOOK_SNIFF_BYTES = 65_536
 
 
 @dataclass(frozen=True)
@@ -51,40 +78,128 @@ class Entry:
 @dataclass
 class Discovery:
     entries: list[Entry]
-    ignored: list[str]  # files that belong to nobody (README.md beside the submissions, links)
+    ignored: list[str]  # files (and whole folders, "source/") that belong to nobody, see the module docstring
+
+    @property
+    def gradable(self) -> int:
+        """How many students have a .ipynb or .py file to grade (0: almost always a wrong path)."""
+        return sum(e.chosen is not None for e in self.entries)
 
 
-def _walk(root: Path, exclude: tuple[Path, ...] = ()) -> list[Path]:
+@dataclass(frozen=True)
+class _Owner:
+    student: str
+    layout: str
+    canvas_user: str | None = None  # tells apart two Canvas users whose names reduce alike
+
+
+@dataclass(frozen=True)
+class _Context:
+    root: Path
+    pattern: re.Pattern[str] | None
+    gs_names: dict[str, str]
+    course: bool  # an nbgrader course folder: submitted/ at the top
+
+
+def _walk(root: Path, exclude: tuple[Path, ...] = (), skip_top: frozenset[str] = frozenset()) -> list[Path]:
     """Every plain file under ``root``, skipping editor and OS debris, ``exclude`` (a results folder kept
-    inside the submissions) and never following links."""
+    inside the submissions), the top-level folders in ``skip_top`` and never following links."""
     found = []
     for folder, dirs, files in os.walk(root, followlinks=False):
-        dirs[:] = sorted(d for d in dirs if d not in SKIPPED_DIRS and not d.startswith(".")
-                         and (Path(folder) / d).resolve() not in exclude)
-        found.extend(Path(folder) / f for f in sorted(files) if not f.startswith("."))
+        top = Path(folder) == root
+        dirs[:] = sorted(d for d in dirs if _is_walked_dir(Path(folder) / d, exclude)
+                         and not (top and d in skip_top))
+        found.extend(Path(folder) / f for f in sorted(files) if not layouts.is_debris(f))
     return found
 
 
-def _owner(rel: PurePosixPath, root: Path, pattern: re.Pattern[str] | None, gs_names: dict[str, str]
-           ) -> tuple[str, str] | None:
-    """``(student, layout)`` for a file at ``rel`` under ``root``, or None when it belongs to nobody."""
-    if pattern is not None:
-        student = layouts.pattern_owner(pattern, rel)
-        return (student, "pattern") if student else None
+def _is_walked_dir(path: Path, exclude: tuple[Path, ...]) -> bool:
+    return (path.name not in SKIPPED_DIRS and not path.name.startswith(".") and not path.is_symlink()
+            and path.resolve() not in exclude)
+
+
+def _nobodys_folders(root: Path, course: bool) -> list[str]:
+    """Top-level folders that belong to nobody: nbgrader's course folders, a cnngrade results folder."""
+    skipped = ["students"] if layouts.is_results_folder(root) else []
+    for child in sorted(root.iterdir()):
+        if child.is_dir() and not child.is_symlink() and child.name not in skipped and (
+                (course and child.name in layouts.NBGRADER_COURSE) or layouts.is_results_folder(child)):
+            skipped.append(child.name)
+    return skipped
+
+
+def _student_folders(ctx: _Context, skip_top: frozenset[str], exclude: tuple[Path, ...]) -> list[tuple[str, _Owner]]:
+    """``(folder, owner)`` for each folder that stands for one student, whatever it holds."""
+    if ctx.pattern is not None:
+        return []
+    found = []
+    for child in sorted(ctx.root.iterdir()):
+        if not child.is_dir() or not _is_walked_dir(child, exclude) or child.name in skip_top:
+            continue
+        if ctx.course and child.name == layouts.NBGRADER:
+            try:
+                subs = sorted(child.iterdir())
+            except OSError:
+                continue
+            found.extend((f"{child.name}/{sub.name}", _Owner(sub.name, "nbgrader")) for sub in subs
+                         if sub.is_dir() and _is_walked_dir(sub, exclude))
+        elif layouts.GRADESCOPE_FOLDER.match(child.name):
+            found.append((child.name, _Owner(layouts.gradescope_owner(child, ctx.gs_names), "gradescope")))
+        else:
+            found.append((child.name, _Owner(child.name, "folder per student")))
+    return found
+
+
+def _owner(rel: PurePosixPath, ctx: _Context) -> _Owner | None:
+    """Who the file at ``rel`` under the root belongs to, or None when it belongs to nobody (module docstring)."""
+    if rel.name in layouts.EXPORT_METADATA:
+        return None
+    if ctx.pattern is not None:
+        return _pattern_owner(rel, ctx.pattern)
+    top = rel.parts[0]
+    if ctx.course and top == layouts.NBGRADER:
+        return _Owner(rel.parts[1], "nbgrader") if len(rel.parts) > 2 else None
     student = layouts.nbgrader_owner(rel)
     if student:
-        return student, "nbgrader"
+        return _Owner(student, "nbgrader")
     if len(rel.parts) > 1:
-        top = rel.parts[0]
         if layouts.GRADESCOPE_FOLDER.match(top):
-            return layouts.gradescope_owner(root / top, gs_names), "gradescope"
-        return top, "folder per student"
+            return _Owner(layouts.gradescope_owner(ctx.root / top, ctx.gs_names), "gradescope")
+        return _Owner(top, "folder per student")
     canvas = layouts.canvas_owner(rel.name)
     if canvas:
-        return canvas[0], "canvas"
-    if rel.suffix.lower() in (*SUFFIXES, ".zip"):
-        return rel.stem, "file per student"
+        return _Owner(canvas[0], "canvas", layouts.canvas_user(rel.name))
+    if (ctx.course and rel.name in layouts.NBGRADER_COURSE) or layouts.CLASS_FILE.match(rel.name):
+        return None
+    if rel.suffix.lower() in layouts.DATA_SUFFIXES and not _is_notebook(ctx.root / rel):
+        return None
+    return _Owner(rel.stem, "file per student")
+
+
+def _pattern_owner(rel: PurePosixPath, pattern: re.Pattern[str]) -> _Owner | None:
+    student = layouts.pattern_owner(pattern, rel)
+    if student:
+        return _Owner(student, "pattern")
+    if rel.suffix.lower() in GRADABLE or layouts.is_class_file(rel.name):
+        return None
+    for suffix in GRADABLE:  # the right name in the wrong format: alice-final.pdf for "-final\.ipynb$"
+        try:
+            student = layouts.pattern_owner(pattern, rel.with_suffix(suffix))
+        except ValueError:
+            continue
+        if student:
+            return _Owner(student, "pattern")
     return None
+
+
+def _is_notebook(path: Path) -> bool:
+    """A notebook saved as ``.json`` is a student's hand-in, not a data file."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(NOTEBOOK_SNIFF_BYTES)
+    except OSError:
+        return False
+    return b'"nbformat"' in head or b'"cells"' in head
 
 
 def _unwrap(root: Path) -> Path:
@@ -170,36 +285,49 @@ def _archives(staging: Path) -> Path:
 
 def _group(root: Path, *, prefix: str, staging: Path, entry_point: str | None, pattern: re.Pattern[str] | None,
            exclude: tuple[Path, ...] = ()) -> Discovery:
-    entries: dict[str, Entry] = {}
-    ignored: list[str] = []
-    gs_names = layouts.gradescope_names(root)
-    for path in _walk(root, exclude):
+    ctx = _Context(root, pattern, layouts.gradescope_names(root), layouts.is_nbgrader_course(root))
+    skip_top = frozenset(_nobodys_folders(root, ctx.course))
+    ignored = [f"{prefix}{name}/" for name in sorted(skip_top)]
+    entries: dict[tuple[str, str | None], Entry] = {}  # (student, Canvas user id) -> their files
+    owned: set[str] = set()  # folders (top level, and submitted/<student>) holding a file of someone's
+    for path in _walk(root, exclude, skip_top):
         rel = PurePosixPath(path.relative_to(root).as_posix())
-        owner = _owner(rel, root, pattern, gs_names)
-        if owner is None or rel.name in ("submission_metadata.json", "submission_metadata.yml"):
+        owner = _owner(rel, ctx)
+        if owner is None:
             ignored.append(prefix + rel.as_posix())
             continue
-        entry = entries.setdefault(owner[0], Entry(student=owner[0], layout=owner[1]))
+        owned.update("/".join(rel.parts[:n]) for n in (1, 2) if len(rel.parts) > n)
+        entry = entries.setdefault((owner.student, owner.canvas_user),
+                                   Entry(student=owner.student, layout=owner.layout))
         _add_file(entry, path, prefix + rel.as_posix(), staging)
-    grouped = [part for entry in entries.values() for part in _split_canvas_namesakes(entry)]
+    for folder, owner in _student_folders(ctx, skip_top, exclude):
+        if folder not in owned:  # an empty folder, or one holding only debris or metadata: a student with nothing
+            entries.setdefault((owner.student, None), Entry(student=owner.student, layout=owner.layout))
+    grouped = _name_canvas_namesakes(entries)
     for entry in grouped:
         choose(entry, entry_point)
     return Discovery(sorted(grouped, key=lambda e: e.student), ignored)
 
 
-def _split_canvas_namesakes(entry: Entry) -> list[Entry]:
-    """Two Canvas users whose names reduce to the same ``lastfirst`` become ``lastfirst_<user id>`` each."""
-    if entry.layout != "canvas":
-        return [entry]
-    users = {layouts.canvas_user(c.path.name) for c in entry.files}
-    if len(users) < 2 or None in users:
-        return [entry]
-    parts = []
-    for user in sorted(u for u in users if u):
-        part = Entry(student=f"{entry.student}_{user}", layout="canvas")
-        part.files = [c for c in entry.files if layouts.canvas_user(c.path.name) == user]
-        parts.append(part)
-    return parts
+def _name_canvas_namesakes(entries: dict[tuple[str, str | None], Entry]) -> list[Entry]:
+    """Two Canvas users whose names reduce to the same ``lastfirst`` become ``lastfirst_<user id>`` each; entries
+    that end up with one name (a Canvas file and a folder of the same student) are one student."""
+    users: dict[str, set[str]] = {}
+    for student, user in entries:
+        if user is not None:
+            users.setdefault(student, set()).add(user)
+    named: dict[str, Entry] = {}
+    for (student, user), entry in entries.items():
+        if user is not None and len(users[student]) > 1:
+            entry.student = f"{student}_{user}"
+        if entry.student in named:
+            first = named[entry.student]
+            first.files += entry.files
+            first.other_files += entry.other_files
+            first.problems += entry.problems
+        else:
+            named[entry.student] = entry
+    return list(named.values())
 
 
 def _compile(pattern: str | None) -> re.Pattern[str] | None:

@@ -1,4 +1,10 @@
-"""grades.csv and summary.json, rebuilt from the per-student result files so they always agree with them."""
+"""grades.csv and summary.json, rebuilt from the per-student result files so they always agree with them.
+
+``summary.json`` version 2: ``checks_failed`` counts, per check, the students for whom that check was the *first*
+failing one (a report's tests are in check order, so that is the cause); ``checks_failed_after`` counts the failures
+that followed it (the cascade: e.g. "architecture" and "test_accuracy" for code that never ran). Version 1 counted
+every failure in ``checks_failed``.
+"""
 from __future__ import annotations
 
 import csv
@@ -10,7 +16,7 @@ from pathlib import Path
 
 from grader.report import Report, write_atomic
 
-SUMMARY_VERSION = 1
+SUMMARY_VERSION = 2  # 2: checks_failed counts first failures only; checks_failed_after the rest
 LEADING = ["student", "score", "max_score", "status"]  # then points_<check> per check, then:
 TRAILING = ["test_accuracy", "train_accuracy", "epochs", "file", "error"]
 
@@ -48,7 +54,7 @@ def _csv_safe(text: str) -> str:
 def summary(reports: list[Report], *, ignored: list[str], duplicates: list[list[str]], wall_s: float | None
             ) -> dict[str, object]:
     scores = [r.score for r in reports if r.extra_data.status != "not_graded"]
-    failed_checks = Counter(t.extra_data.check for r in reports for t in r.tests if t.status == "failed")
+    first_failed, failed_after = _failed_checks(reports)
     hints = Counter(h for r in reports for h in r.extra_data.hints)
     return {
         "summary_version": SUMMARY_VERSION,
@@ -59,7 +65,8 @@ def summary(reports: list[Report], *, ignored: list[str], duplicates: list[list[
                   "median": statistics.median(scores) if scores else None,
                   "min": min(scores, default=None), "max": max(scores, default=None),
                   "distribution": {f"{k:g}": v for k, v in sorted(Counter(scores).items())}},
-        "checks_failed": dict(failed_checks.most_common()),
+        "checks_failed": dict(first_failed.most_common()),
+        "checks_failed_after": dict(failed_after.most_common()),
         "common_hints": [{"hint": h, "students": n} for h, n in hints.most_common(10)],
         "not_graded": sorted(r.extra_data.student or "" for r in reports if r.extra_data.status == "not_graded"),
         "duplicates": duplicates,
@@ -67,6 +74,19 @@ def summary(reports: list[Report], *, ignored: list[str], duplicates: list[list[
         "time": {"grading_s": round(sum(r.extra_data.timings.total_s for r in reports), 1),
                  "this_run_wall_s": None if wall_s is None else round(wall_s, 1)},
     }
+
+
+def _failed_checks(reports: list[Report]) -> tuple[Counter[str], Counter[str]]:
+    """Per check id: how many students it was the first failing check of, and how many it failed for after an
+    earlier check had already failed (often "not reached" because of that earlier failure)."""
+    first: Counter[str] = Counter()
+    after: Counter[str] = Counter()
+    for report in reports:
+        failing = [t.extra_data.check for t in report.tests if t.status == "failed"]
+        if failing:
+            first[failing[0]] += 1
+            after.update(failing[1:])
+    return first, after
 
 
 def write_gradebook(root: Path, reports: list[Report], *, ignored: list[str], duplicates: list[list[str]],

@@ -6,6 +6,8 @@
 - nbgrader: ``submitted/<student>/<assignment>/...``
 - otherwise: a folder per student (``alice/...``) or a file per student (``alice.ipynb``)
 - ``--pattern``: a regular expression with a ``student`` group, matched against the path inside SUBMISSIONS
+
+and which files belong to nobody (see ``grader.batch.discover`` for the whole rule).
 """
 from __future__ import annotations
 
@@ -18,6 +20,38 @@ CANVAS = re.compile(r"^(?P<name>[A-Za-z][\w-]*?)(?:_late)?_(?P<uid>\d+)_(?P<sid>
                     r"(?P<suffix>\.[A-Za-z0-9]+)$", re.IGNORECASE)
 GRADESCOPE_FOLDER = re.compile(r"^submission_\d+$")
 NBGRADER = "submitted"
+# What nbgrader keeps beside ``submitted/`` in a course folder: the instructor's, never a student's.
+NBGRADER_COURSE = frozenset({"source", "release", "autograded", "feedback", "nbgrader_config.py", "gradebook.db"})
+# The export's own metadata, wherever it lies (a Gradescope folder holds one beside the student's files).
+EXPORT_METADATA = frozenset({"submission_metadata.yml", "submission_metadata.json"})
+# Operating-system and editor debris (hidden files, ``.DS_Store`` included, are skipped before this is asked).
+DEBRIS = frozenset({"thumbs.db", "ehthumbs.db", "desktop.ini", "icon\r"})
+# Files about the class, not from a student: README.md, Instructions.pdf, LICENSE (not "readmeister.pdf").
+CLASS_FILE = re.compile(r"^(?:readme|instructions?|licen[cs]e)(?![a-z])", re.IGNORECASE)
+# What tools write beside submissions (gradebooks, rosters, grades.csv and summary.json of an earlier run, logs,
+# settings): in the root of a file-per-student folder these are the class's, not a hand-in named after a student.
+DATA_SUFFIXES = frozenset({".csv", ".tsv", ".xls", ".xlsx", ".ods", ".json", ".jsonl", ".yml", ".yaml", ".toml",
+                           ".ini", ".cfg", ".log", ".db", ".sqlite", ".sqlite3"})
+
+
+def is_debris(name: str) -> bool:
+    """Hidden files, Office lock files (``~$essay.docx``), editor backups (``hw.py~``), Thumbs.db and the like."""
+    return name.startswith((".", "~$")) or name.endswith("~") or name.lower() in DEBRIS
+
+
+def is_class_file(name: str) -> bool:
+    """A README, instructions or licence, or a data file (``grades.csv``, ``roster.xlsx``, ``summary.json``)."""
+    return bool(CLASS_FILE.match(name)) or PurePosixPath(name).suffix.lower() in DATA_SUFFIXES
+
+
+def is_results_folder(folder: Path) -> bool:
+    """A cnngrade results folder (``students/`` beside ``batch-log.jsonl``), e.g. an earlier run's output."""
+    return (folder / "batch-log.jsonl").is_file() and (folder / "students").is_dir()
+
+
+def is_nbgrader_course(root: Path) -> bool:
+    """An nbgrader course folder: ``submitted/`` at the top, the course's own folders beside it."""
+    return (root / NBGRADER).is_dir() and not (root / NBGRADER).is_symlink()
 
 
 def canvas_owner(name: str) -> tuple[str, int] | None:

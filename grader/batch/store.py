@@ -27,23 +27,39 @@ def file_stem(student: str) -> str:
     return stem[:120]
 
 
+def grading_options(*, full: bool, cpu: bool, timeout_s: float | None, threads: int | None) -> dict[str, str]:
+    """The options that can change a verdict, as they are compared on a rerun.
+
+    ``--data`` is not among them: every source is verified against the same array hashes, so it cannot change
+    a verdict. Automatic threads (``-j`` sharing the cores) are not either: only an explicit ``--threads``.
+    """
+    return {"full": str(full).lower(), "cpu": str(cpu).lower(), "timeout_s": "default" if timeout_s is None else
+            f"{timeout_s:g}", "threads": "auto" if threads is None else str(threads)}
+
+
 @dataclass(frozen=True)
 class ReuseKey:
     sha256: str
     exercise_id: str
     exercise_version: str
     seed: int
+    options: tuple[tuple[str, str], ...] = ()
     grader_version: str = __version__
 
-    def matches(self, report: Report) -> bool:
+    def same_file(self, report: Report) -> bool:
+        """Everything but the grading options matches: the file, the exercise, the grader and the seed."""
         d = report.extra_data
         return (d.status != "not_graded" and d.submission_sha256 == self.sha256 and d.exercise_id == self.exercise_id
                 and d.exercise_version == self.exercise_version and d.seed == self.seed
                 and d.grader_version == self.grader_version)
 
+    def matches(self, report: Report) -> bool:
+        return self.same_file(report) and tuple(sorted(report.extra_data.grading_options.items())) == self.options
+
     @classmethod
-    def of(cls, *, sha256: str, spec: ExerciseSpec, seed: int) -> ReuseKey:
-        return cls(sha256=sha256, exercise_id=spec.id, exercise_version=spec.version, seed=seed)
+    def of(cls, *, sha256: str, spec: ExerciseSpec, seed: int, options: dict[str, str] | None = None) -> ReuseKey:
+        return cls(sha256=sha256, exercise_id=spec.id, exercise_version=spec.version, seed=seed,
+                   options=tuple(sorted((options or {}).items())))
 
 
 class ResultStore:

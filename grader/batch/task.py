@@ -2,12 +2,12 @@
 runs the same in a local worker thread and on a Dask worker on another machine."""
 from __future__ import annotations
 
-import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 from grader.errors import CnngradeError
+from grader.scratch import scratch_dir
 from grader.spec import ExerciseSpec
 
 
@@ -38,8 +38,8 @@ def run_task(task: GradeTask, *, threads: int | None = None, gpu: str | None = N
     """Grade ``task`` in a fresh temporary folder; grading problems come back as ``error``, never raised."""
     from grader.api import grade
 
-    with tempfile.TemporaryDirectory(prefix="cnngrade-task-") as tmp:
-        path = Path(tmp) / Path(task.name).name
+    with scratch_dir("task-") as tmp:
+        path = tmp / Path(task.name).name
         path.write_bytes(task.content)
         try:
             report = grade(submission=path, exercise=task.spec, data=task.data, seed=task.seed, full=task.full,
