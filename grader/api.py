@@ -72,8 +72,14 @@ def not_graded_report(*, spec: ExerciseSpec, shown: str, sha256: str, error: str
     details = GradeDetails(grader_version=__version__, exercise_id=spec.id, exercise_version=spec.version,
                            submission=shown, submission_sha256=sha256, status="not_graded", error=error, seed=seed,
                            isolation="none", epoch_budget=spec.training.epoch_budget)
-    return Report(score=0.0, max_score=spec.points.total, execution_time=0.0, output=f"not graded: {error}", tests=[],
-                  extra_data=details)
+    return Report(score=0.0, max_score=spec.points.total, execution_time=0.0,
+                  output=f"not graded: {error}\n{graded_against(spec)}", tests=[], extra_data=details)
+
+
+def graded_against(spec: ExerciseSpec) -> str:
+    """The visible line naming the exercise's version (Gradescope shows ``output``, not ``extra_data``), so a
+    regraded class can tell which version graded each student."""
+    return f"Exercise {spec.id} {spec.version}, graded by cnngrade {__version__}."
 
 
 def _mean_epoch(ev: Evidence) -> float | None:
@@ -170,6 +176,6 @@ def build_report(ev: Evidence, outcomes: list[Outcome], *, seed: int, timings: T
         notes=ev.notes + ([m.note] if m and m.note else []) + _output_notes(ev), timings=timings)
     summary = f"{score:g}/{max_score:g} points: " + ("all checks passed" if passed else
                                                       ", ".join(o.name for o in outcomes if not o.passed) + " failed")
-    output = "\n".join([summary, *_visible_lines(ev)])
+    output = "\n".join([summary, *_visible_lines(ev), graded_against(ev.spec)])
     return Report(score=score, max_score=max_score, execution_time=timings.total_s, output=output, tests=tests,
                   extra_data=details)

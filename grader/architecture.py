@@ -81,8 +81,8 @@ def _graph_problems(facts: ArchitectureFacts, spec: ArchitectureSpec) -> list[st
 
 def _unused(kind: str, found: int, required: int) -> str:
     # A layer that is created but never called (a subclassed model's call() skipping it) does no work.
-    return (f"the model's computation contains {found} {kind} operation(s); {required} required: a layer that is "
-            "declared but never called in the model's forward pass does not count")
+    return (f"the model's computation contains {found} {kind} operation(s) that reach its output; {required} "
+            "required: a layer that is never called, or whose result is thrown away, does not count")
 
 
 def _shape_problems(facts: ArchitectureFacts, spec: ArchitectureSpec) -> list[str]:
@@ -104,8 +104,8 @@ def architecture_problems(facts: ArchitectureFacts, spec: ArchitectureSpec) -> l
     problems: list[str] = []
     if facts.feature_layers:
         problems.append(
-            "a Lambda or custom layer may only reshape, cast or scale the images; computing features there is a "
-            "hidden layer: " + "; ".join(facts.feature_layers)
+            "Lambda layers, custom layers and the model's own code between layers may only reshape, cast or scale; "
+            "computing features there is a hidden layer: " + "; ".join(facts.feature_layers)
         )
     if facts.layer_classes is not None:
         problems += _layer_problems(facts.layer_classes, spec)

@@ -21,6 +21,8 @@ class Outcome:
 NOT_TRAINED = "no model was trained: model.fit was never called"
 # Checks that depend on training point at the check that explains why there was none, instead of repeating it.
 SEE_RAN = "(see 'Code ran')"
+PRETRAINED_ACCURACY = 0.5
+TRAIN_SIZE = 60_000
 SKIPPED = "not run: the architecture check failed, so training was skipped (see 'Architecture')"
 LIMIT_TEXT = {
     "memory": ("out of memory: the run used more than {limits.memory_mb} MB and was stopped",
@@ -54,8 +56,8 @@ def _before_training(ev: Evidence) -> str | None:
         return SKIPPED
     fit = ev.fit
     if fit is None:
-        cause = _run_stopped(ev)
-        return f"not reached: {cause} {SEE_RAN}" if cause else NOT_TRAINED
+        stopped = _run_stopped(ev)
+        return f"not reached: {stopped} {SEE_RAN}" if stopped else NOT_TRAINED
     if fit.epochs:
         return None
     if fit.budget_exhausted:  # cnngrade's refusal, not an error in the code
@@ -93,15 +95,25 @@ def _no_top1_accuracy(ev: Evidence) -> tuple[str, str]:
     return "no accuracy was logged during training", "Compile with metrics=['accuracy'] so that training reports its accuracy."
 
 
-def _budget_refused(ev: Evidence) -> str | None:
-    refused = ev.budget_refusals
-    if not refused:
-        return None
-    f = refused[0]
-    where = f" (cell {f.cell})" if f.cell is not None else ""
-    return (f"fit call {f.index}{where} asked for more epochs after this model had trained {f.prior_epochs}: the "
-            f"budget of {ev.spec.training.epoch_budget} counts every epoch a model trains, across fit calls, "
-            "so that call was not run")
+def _over_budget(ev: Evidence) -> str | None:
+    """Training the graded model got that the epoch count does not show, or None."""
+    fit, budget = ev.fit, ev.spec.training.epoch_budget
+    assert fit is not None
+    refused = [f for f in ev.budget_refusals if f.model_key == fit.model_key]
+    if refused:
+        f = refused[0]
+        where = f" (cell {f.cell})" if f.cell is not None else ""
+        return (f"fit call {f.index}{where} asked for more epochs after this model had trained {f.prior_epochs}: the "
+                f"budget of {budget} counts every epoch a model trains, across fit calls, so that call was not run")
+    if fit.prior_epochs == 0 and fit.start_accuracy is not None and fit.start_accuracy > PRETRAINED_ACCURACY:
+        return (f"the model already classified {fit.start_accuracy:.0%} of the training images correctly when this "
+                "fit started (an untrained one gets about 10%): it was trained outside model.fit, so those epochs "
+                "cannot be counted against the budget")
+    size = ev.spec.dataset.train_limit or TRAIN_SIZE
+    if fit.x_shape and fit.x_shape[0] > size:
+        return (f"fit received {fit.x_shape[0]} training examples, {fit.x_shape[0] / size:.1f} times the {size} "
+                "training images: each epoch went over the data several times, and the budget is in passes over it")
+    return None
 
 
 def _crashed(ev: Evidence) -> str:
@@ -169,6 +181,9 @@ def check_architecture(ev: Evidence) -> Outcome:
         text = (not fit.epochs and _before_training(ev)) or f"could not verify the trained model: {why}"
         return Outcome("architecture", name, False, text, hints.architecture_hint(ev))
     problems = architecture_problems(facts, ev.spec.architecture)
+    # What the run saw when training started counts too (--full trained anyway): a subclassed model's own code
+    # and a Dense on image axes are visible there, not in the saved config.
+    problems += [p for p in fit.architecture_problems if p not in problems and "shape is" not in p]
     if ev.measurement and ev.measurement.forbidden_ops:
         problems.append(ev.measurement.error or "forbidden operations in the model")
     if problems:
@@ -190,10 +205,10 @@ def check_budget(ev: Evidence) -> Outcome:
     if ev.accuracy_key is None:
         what, fix = _no_top1_accuracy(ev)
         return Outcome("budget", name, False, what, fix)
-    refused = _budget_refused(ev)
-    if refused:
-        return Outcome("budget", name, False, refused,
-                       "Train the graded model in one fit call with epochs=20 and your callback.")
+    over = _over_budget(ev)
+    if over:
+        return Outcome("budget", name, False, over,
+                       f"Train the graded model once, in one model.fit call with epochs={budget} and your callback.")
     asked = "" if fit.epochs_asked is None or fit.epochs_asked <= budget else (
         f" (fit asked for {fit.epochs_asked} epochs; cnngrade allows {budget})")
     if fit.prior_epochs:

@@ -8,17 +8,21 @@ from __future__ import annotations
 import difflib
 import json
 import math
+import os
 import re
+import shlex
 import sys
 import tempfile
+import time
+import traceback
 from pathlib import Path
 from typing import Any, NoReturn
 
 import click
 
 from grader import __version__
-from grader.signals import exit_status, terminate_as_interrupt
 from grader.errors import CnngradeError, ExitCode
+from grader.signals import exit_status, terminate_as_interrupt
 
 EXIT_CODES_HELP = """\b
 Exit codes:
@@ -26,21 +30,27 @@ Exit codes:
   1  graded, at least one check failed
   2  usage error (bad option, missing file, a folder, an output path that
      cannot be written, invalid exercise spec)
-  3  could not grade (e.g. MNIST data missing)
+  3  could not grade (e.g. MNIST data missing), or an unexpected error
+     (one line; the details go to a log file it names)
   130  interrupted by Ctrl-C (143: SIGTERM, 129: SIGHUP); nothing is left behind"""
 
 # Every command's exit codes in one list, for ``cnngrade --help`` (each command's own --help has its own list).
 MAIN_EXIT_HELP = """\b
 Exit codes (each command's --help lists its own):
   0    submit: every check passed; grade: every student has a result;
-       check, validate: everything holds; exercises, release, schema: done
+       check, validate: everything holds; exercises, starter, release,
+       schema: done
   1    submit: at least one check failed;
        check, validate: at least one case or exercise does not hold
   2    usage error: bad option, missing file, an output path that cannot be
-       written, invalid exercise spec; grade: no students found (unless
-       --allow-empty); check, validate, exercises: no exercise found
+       written, invalid exercise spec, unknown exercise; grade: no students
+       found (unless --allow-empty); check, validate, exercises: no exercise
+       found; check, validate: not in a solutions repository (and no REPO);
+       starter: the notebook exists already (unless --force)
   3    could not grade: MNIST missing or not canonical, grader environment
-       broken; grade: some students could not be graded (rerun to retry)
+       broken; grade: some students could not be graded (rerun to retry);
+       any command: an unexpected error (one line on stderr, the details in
+       a log file it names; never a traceback)
   130  submit, grade, check: interrupted by Ctrl-C (143: SIGTERM, 129: SIGHUP);
        grade keeps finished results, rerun the same command to finish"""
 
@@ -104,14 +114,87 @@ def output_folder(ctx: click.Context, param: click.Parameter, value: Path | None
     return value
 
 
+def _exists(path: str) -> bool:
+    """Whether ``path`` names something, False (not an exception) for names the OS refuses (too long...)."""
+    try:
+        return Path(path).exists()
+    except (OSError, ValueError):
+        return False
+
+
+def crash_log_folders() -> list[Path]:
+    """Where an unexpected error's details go, first that works: ~/.cache/cnngrade ($XDG_CACHE_HOME), the temp
+    folder."""
+    cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return [Path(cache) / "cnngrade", Path(tempfile.gettempdir())]
+
+
+def _write_crash_log(exc: BaseException, argv: list[str]) -> Path | None:
+    try:
+        cwd = os.getcwd()
+    except OSError:
+        cwd = "(deleted)"
+    text = (f"cnngrade {__version__}, Python {sys.version.split()[0]} on {sys.platform}\n"
+            f"command: cnngrade {shlex.join(argv)}\ncurrent folder: {cwd}\n"
+            f"time: {time.strftime('%Y-%m-%d %H:%M:%S %z')}\n\n" + "".join(traceback.format_exception(exc)))
+    name = f"cnngrade-crash-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.log"
+    for folder in crash_log_folders():
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            path = folder / name
+            path.write_text(text, encoding="utf-8", errors="replace")
+            return path
+        except OSError:
+            continue
+    return None
+
+
+class _QuietFlush:
+    """A broken standard output whose flush no longer raises (what is left in its buffer cannot be written)."""
+
+    def __init__(self, wrapped: Any) -> None:
+        self._wrapped = wrapped
+
+    def flush(self) -> None:
+        try:
+            self._wrapped.flush()
+        except OSError:
+            pass
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._wrapped, name)
+
+
+def report_crash(exc: BaseException, argv: list[str]) -> NoReturn:
+    """An unexpected error (a bug, or an environment the grader cannot work in): one line on stderr naming the
+    log that holds the traceback, exit 3. Never a traceback on the terminal."""
+    log = _write_crash_log(exc, argv)
+    what = " ".join(f"{type(exc).__name__}: {exc}".split())
+    what = what if len(what) <= 300 else what[:297] + "..."
+    where = f"details in {log}" if log else "no log could be written either"
+    try:
+        sys.stdout.flush()
+    except OSError:  # standard output itself is what failed (a full disk): keep Python's last flush at exit quiet
+        sys.stdout = _QuietFlush(sys.stdout)  # type: ignore[assignment]
+    try:
+        click.echo(f"cnngrade: unexpected error (a bug in cnngrade or a problem with this machine, not with what "
+                   f"is graded): {what}; {where}", err=True)
+    except OSError:
+        pass
+    sys.exit(int(ExitCode.NOT_GRADED))
+
+
 class DefaultCommandGroup(click.Group):
     """``cnngrade FILE`` means ``cnngrade submit FILE``: anything that is not a subcommand is a submission, except
-    a word close to a subcommand that names no file (``cnngrade gradee x`` is a typo, not a submission)."""
+    a word close to a subcommand that names no file (``cnngrade gradee x`` is a typo, not a submission).
+
+    Every command runs inside ``main``: an exception that is not a usage error, an exit or an interrupt (each
+    command handles Ctrl-C itself) ends as exit 3 with one line and a log (``report_crash``)."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         if args and args[0] not in self.commands and args[0] not in ("--help", "-h", "--version"):
             first = args[0]
-            if re.fullmatch(r"[A-Za-z][\w-]*", first) and not Path(first).exists():
+            if re.fullmatch(r"[A-Za-z][\w-]*", first) and not _exists(first):
                 close = difflib.get_close_matches(first.lower(), sorted(self.commands), n=1, cutoff=0.6)
                 if close:
                     raise click.UsageError(f"no such command {first!r}; did you mean {close[0]!r}? "
@@ -119,19 +202,50 @@ class DefaultCommandGroup(click.Group):
             args = ["submit", *args]
         return super().parse_args(ctx, args)
 
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().main(*args, **kwargs)
+        except (click.exceptions.ClickException, click.exceptions.Abort, click.exceptions.Exit):
+            raise  # only when standalone_mode=False: click's own way out, for the caller to handle
+        except Exception as exc:  # noqa: BLE001 - the one place every unexpected error ends: exit 3, one line, a log
+            argv = kwargs.get("args", args[0] if args else None)
+            report_crash(exc, list(sys.argv[1:] if argv is None else argv))
+
+
+def _show_version(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    """``--version``: the grader's version and every exercise ``--exercise ID`` finds from here, with its version
+    and source (what a regraded class compares)."""
+    if not value or ctx.resilient_parsing:
+        return
+    from grader.exercises import available
+
+    click.echo(f"cnngrade {__version__}")
+    found = [located for located, shadowed_by in available() if shadowed_by is None]
+    if not found:
+        click.echo("exercises: none found (see `cnngrade exercises --help` for where they are looked up)")
+    else:
+        click.echo("exercises (what --exercise ID uses from here):")
+    width = max((len(f.id) for f in found), default=0)
+    for located in found:
+        version = located.spec.version if located.spec else "INVALID"
+        click.echo(f"  {located.id:<{width}}  {version}  {located.source.describe()}")
+    ctx.exit()
+
 
 @click.group(cls=DefaultCommandGroup, context_settings={"help_option_names": ["-h", "--help"]},
              epilog=MAIN_EXIT_HELP)
-@click.version_option(__version__, prog_name="cnngrade")
+@click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=_show_version,
+              help="Show cnngrade's version and each exercise it finds from here with its version, and exit.")
 def main() -> None:
     """Grade TensorFlow/Keras CNN exercises.
 
     \b
     cnngrade submit.ipynb            grade one notebook or .py module
+    cnngrade starter [EXERCISE] -o DIR   write an exercise's starter notebook to work from
     cnngrade grade SUBMISSIONS -o RESULTS   grade a class (folder or .zip), resumable
     cnngrade check [REPO]            prove every exercise's solutions pass and known-bad ones fail
     cnngrade validate [REPO]         check exercise specs and starters (no training)
-    cnngrade exercises               list the exercises and their rules
+    cnngrade exercises               list the exercises, where each comes from, their rules
     cnngrade release SOL.ipynb -o starter.ipynb   student version of a solution notebook
     cnngrade schema                  print the JSON Schema of the report
     """
@@ -151,7 +265,9 @@ def _progress(quiet: bool) -> Any:
 
 @main.command(epilog=EXIT_CODES_HELP)
 @click.argument("file", type=click.Path(path_type=Path))
-@click.option("--exercise", "-e", metavar="ID|PATH", help="Exercise id or spec path [default: mnist-single-conv].")
+@click.option("--exercise", "-e", metavar="ID|PATH",
+              help="Exercise id or spec path [default: mnist-single-conv]; where ids are looked up: "
+                   "cnngrade exercises --help.")
 @click.option("--data", metavar="PATH", help="mnist.npz or a folder holding it [default: $CNNGRADE_DATA, Keras' cache].")
 @click.option("--seed", type=int, default=None, help="Seed for all randomness [default: fixed, recorded in the report].")
 @click.option("--full", is_flag=True, help="Train even when the architecture is wrong (slower, more feedback).")
@@ -207,4 +323,4 @@ def schema() -> None:
 
 
 # The other commands live in their own modules and attach themselves to ``main``.
-from grader import cli_authoring, cli_batch  # noqa: E402,F401
+from grader import cli_authoring, cli_batch, cli_student  # noqa: E402,F401

@@ -2,23 +2,39 @@
 ``grader.authoring``)."""
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
 import click
 
 from grader.cli import fail, main, output_file
-from grader.errors import CnngradeError, ExitCode
+from grader.errors import CnngradeError, ExitCode, UsageError
+from grader.exercises import LOOKUP_ORDER, SPEC_FILE, solutions_repository
+from grader.spec import ExerciseSpec
 
 REPO_ARG = click.argument("repo", type=click.Path(path_type=Path, file_okay=False), required=False)
 
 
-def _repo(repo: Path | None) -> Path:
-    """REPO, else the current folder when it holds exercises/, else the checkout cnngrade runs from."""
+def _repo(repo: Path | None, command: str) -> Path:
+    """REPO as given, else the solutions repository the command runs in; never anything else (not the grader's own
+    checkout): outside a solutions repository it is a usage error."""
     if repo is not None:
         return repo
-    here = Path.cwd()
-    return here if (here / "exercises").is_dir() else Path(__file__).resolve().parent.parent
+    found = solutions_repository()
+    if found is None:
+        try:
+            here = str(Path.cwd())
+        except OSError:
+            here = "the current folder (deleted)"
+        raise UsageError(f"not in a solutions repository: neither {here} nor any folder above it has "
+                         f"exercises/<id>/{SPEC_FILE}; run it inside one, or name it: cnngrade {command} REPO")
+    return found
+
+
+def _announce(repo: Path) -> None:
+    """check and validate name the repository they work on, first."""
+    click.echo(f"solutions repository: {repo.absolute()}")
 
 
 CHECK_EXIT_HELP = """\b
@@ -26,15 +42,19 @@ Exit codes:
   0  every case holds (solutions pass, known-bad examples fail as declared,
      starters match)
   1  at least one case does not hold
-  2  usage error (no exercises/ folder or no exercise in it, bad option,
-     a --junit file that cannot be written)
-  3  could not grade (e.g. MNIST data missing)"""
+  2  usage error (not in a solutions repository and no REPO, no exercises/
+     folder or no exercise in it, bad option, a --junit file that cannot
+     be written)
+  3  could not grade (e.g. MNIST data missing), or an unexpected error
+     (one line; the details go to a log file it names)"""
 
 VALIDATE_EXIT_HELP = """\b
 Exit codes:
   0  every exercise is valid
   1  at least one problem (each is printed with its file)
-  2  usage error (no exercises/ folder or no exercise in it, bad option)"""
+  2  usage error (not in a solutions repository and no REPO, no exercises/
+     folder or no exercise in it, bad option)
+  3  an unexpected error (one line; the details go to a log file it names)"""
 
 
 @main.command(epilog=CHECK_EXIT_HELP)
@@ -49,12 +69,16 @@ Exit codes:
 @click.option("--cpu", is_flag=True, help="Train on the CPU even when GPUs are visible.")
 def check(repo: Path | None, exercise: str | None, seeds: int, jobs: int, junit: Path | None, data: str | None,
           cpu: bool) -> None:
-    """Prove every exercise in REPO (default: here) is gradable.
+    """Prove every exercise in the solutions repository REPO is gradable.
 
     Validates each exercises/<id>/ (spec, starter), checks that the starter is the released solution
     notebook, grades every reference solution in solutions/<id>/ (must pass; with --seeds N, passing only
     sometimes is reported as a flaky exercise) and every solutions/<id>/known-bad/ example (must fail first on
     the check its .toml declares). On GitHub Actions it also writes a job summary and error annotations.
+
+    REPO defaults to the solutions repository you are in: the nearest folder, from the current folder
+    upwards, with exercises/<id>/exercise.toml. Outside one, pass REPO (exit 2 otherwise). The first line
+    printed names the repository checked.
     """
     from grader.authoring.check import CaseResult, run_check
     from grader.authoring.ci_output import report_to_github, write_junit
@@ -64,14 +88,18 @@ def check(repo: Path | None, exercise: str | None, seeds: int, jobs: int, junit:
         took = f" ({case.seconds:.0f} s)" if case.seconds else ""
         click.echo(f"{mark} {case.exercise}: {case.name}{took}" + (f"\n     {case.message}" if case.message else ""))
 
+    from grader.authoring.repository import load_repository
+
     try:
-        repo = _repo(repo)
-        result = run_check(repo=repo, exercise=exercise, seeds=seeds, jobs=jobs, data=data, cpu=cpu, on_case=show)
+        root = _repo(repo, "check")
+        load_repository(root, only=exercise)  # a wrong REPO is refused before it is named as the one checked
+        _announce(root)
+        result = run_check(repo=root, exercise=exercise, seeds=seeds, jobs=jobs, data=data, cpu=cpu, on_case=show)
     except CnngradeError as exc:
         fail(exc)
     if junit is not None:
         write_junit(result, junit)
-    report_to_github(result, root=_repo(repo))
+    report_to_github(result, root=root)
     failed = sum(not c.ok for c in result.cases)
     click.echo(f"\n{len(result.cases) - failed}/{len(result.cases)} checks hold" +
                ("" if result.ok else f"; {failed} do not"))
@@ -82,44 +110,98 @@ def check(repo: Path | None, exercise: str | None, seeds: int, jobs: int, junit:
 @REPO_ARG
 @click.option("--exercise", "-e", metavar="ID", help="Only this exercise.")
 def validate(repo: Path | None, exercise: str | None) -> None:
-    """Check the exercise specs in REPO without training: schema errors with file and field, starter notebook
-    present and valid, entry point consistent, known-bad declarations."""
+    """Check the exercise specs in the solutions repository REPO without training: schema errors with file and
+    field, starter notebook present and valid, entry point consistent, known-bad declarations.
+
+    REPO defaults to the solutions repository you are in: the nearest folder, from the current folder
+    upwards, with exercises/<id>/exercise.toml. Outside one, pass REPO (exit 2 otherwise). The first line
+    printed names the repository validated.
+    """
     from grader.authoring.validate import validate_repository
 
     try:
-        exercises, findings = validate_repository(_repo(repo), only=exercise)
+        root = _repo(repo, "validate")
+        exercises, findings = validate_repository(root, only=exercise)
     except CnngradeError as exc:
         fail(exc)
+    _announce(root)
     for finding in findings:
         click.echo(f"{finding.path}: {finding.message}", err=True)
     click.echo(f"{len(exercises)} exercise(s), {len(findings)} problem(s)")
     sys.exit(int(ExitCode.FAILED if findings else ExitCode.PASSED))
 
 
-@main.command()
+EXERCISES_HELP = f"""\b
+Where --exercise ID is looked up, first match wins:
+  1. an explicit spec path: an existing exercise.toml (or any .toml
+     file), or a folder holding exercise.toml
+  2. $CNNGRADE_EXERCISES: folders holding <id>/exercise.toml, separated
+     by '{os.pathsep}'
+  3. the solutions repository the command runs in: the nearest folder,
+     from the current folder upwards, with exercises/<id>/exercise.toml
+     (check and validate use only this one, or their REPO)
+  4. the exercises built into the installed package
+Each exercise listed says which of these it comes from; one that an
+earlier source shadows is listed as not used.
+
+\b
+Exit codes:
+  0  listed
+  2  no exercise found (with REPO: no exercises/ folder or no exercise
+     in it)
+  3  an unexpected error (one line; the details go to a log file it names)"""
+
+
+def _describe_rules(spec: ExerciseSpec) -> list[str]:
+    t, a = spec.training, spec.architecture
+    d = spec.dataset
+    data = f"{d.name} ({d.train_limit or 'all'} train / {d.test_limit or 'all'} test images)"
+    return [f"  data: {data}; entry point: {spec.entry_point or '(none: the last fit is graded)'}",
+            (f"  rules: {a.convolutions} convolution(s), {a.max_pooling_2d} MaxPooling2D; {t.metric} above "
+             f"{t.threshold} within {t.epoch_budget} epochs; message {t.message!r}"),
+            (f"  floors: re-measured train >= {t.min_train_accuracy}, test >= {t.min_test_accuracy}; "
+             f"{spec.points.total:g} points")]
+
+
+@main.command(epilog=EXERCISES_HELP)
 @REPO_ARG
 def exercises(repo: Path | None) -> None:
-    """List the exercises in REPO with their rules, budgets and points."""
-    from grader.authoring.repository import load_repository
+    """List the exercises cnngrade can find from here, each with where it comes from, its version, rules,
+    budgets and points (and, in a solutions repository, its solutions and known-bad examples).
 
+    With REPO, list only that solutions repository's exercises.
+    """
+    from grader.authoring.repository import Exercise, load_repository
+    from grader.exercises import Located, Source, available
+
+    listing: list[tuple[Located, Located | None, Exercise | None]] = []
     try:
-        found = load_repository(_repo(repo))
+        if repo is not None:
+            source = Source("repository", repo / "exercises")
+            listing = [(Located(ex.id, ex.folder, source, ex.spec, ex.spec_problem), None, ex)
+                       for ex in load_repository(repo)]
+        else:
+            here = solutions_repository()
+            in_repo = {ex.folder.resolve(): ex for ex in load_repository(here)} if here is not None else {}
+            listing = [(loc, shadow, in_repo.get(loc.folder.resolve())) for loc, shadow in available()]
+            if not listing:
+                raise UsageError(f"no exercise found; looked in: {LOOKUP_ORDER}")
     except CnngradeError as exc:
         fail(exc)
-    for ex in found:
-        if ex.spec is None:
-            click.echo(f"{ex.folder.name}: INVALID ({ex.spec_problem})")
+    for located, shadowed_by, solutions in listing:
+        spec, name = located.spec, located.folder.name
+        head = f"{spec.id} {spec.version}: {spec.title}" if spec else f"{name}: INVALID ({located.problem})"
+        click.echo(f"{head}\n  from: {located.source.describe()}")
+        if shadowed_by is not None:
+            click.echo(f"  NOT USED: --exercise {name} finds the one from {shadowed_by.source.describe()}")
             continue
-        s, t, a = ex.spec, ex.spec.training, ex.spec.architecture
-        data = (f"{s.dataset.name} ({s.dataset.train_limit or 'all'} train / {s.dataset.test_limit or 'all'} test "
-                "images)")
-        click.echo(f"{s.id} {s.version}: {s.title}\n"
-                   f"  data: {data}; entry point: {s.entry_point or '(none: the last fit is graded)'}\n"
-                   f"  rules: {a.convolutions} convolution(s), {a.max_pooling_2d} MaxPooling2D; {t.metric} above "
-                   f"{t.threshold} within {t.epoch_budget} epochs; message {t.message!r}\n"
-                   f"  floors: re-measured train >= {t.min_train_accuracy}, test >= {t.min_test_accuracy}; "
-                   f"{s.points.total:g} points; "
-                   f"{len(ex.solutions)} solution(s), {len(ex.known_bad)} known-bad example(s)")
+        if spec is None:
+            continue
+        lines = _describe_rules(spec)
+        if solutions is not None:
+            lines[-1] += (f"; {len(solutions.solutions)} solution(s), {len(solutions.known_bad)} known-bad "
+                          "example(s)")
+        click.echo("\n".join(lines))
 
 
 @main.command()

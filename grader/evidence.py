@@ -81,7 +81,7 @@ class Evidence:
         A metric merely *named* accuracy (a top-2 accuracy, a custom function) is not vouched for.
         """
         classes = self.fit.metric_classes if self.fit else {}
-        return next((k for k in self._accuracy_keys() if k not in classes or is_top1(classes[k])), None)
+        return next((k for k in self._accuracy_keys() if k in classes and is_top1(classes[k])), None)
 
     @property
     def lookalike_metric(self) -> str | None:
@@ -89,7 +89,10 @@ class Evidence:
         if self.accuracy_key is not None or not self.fit:
             return None
         key = next(iter(self._accuracy_keys()), None)
-        return f"the metric logged as '{key}' is {self.fit.metric_classes[key]}" if key else None
+        if key is None:
+            return None
+        what = self.fit.metric_classes.get(key, "a value no Keras metric computed (a custom train_step's return)")
+        return f"the metric logged as '{key}' is {what}"
 
     def accuracies(self) -> list[float]:
         key = self.accuracy_key

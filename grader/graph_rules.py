@@ -22,7 +22,9 @@ PLUMBING_OPS = {"Const", "Identity", "IdentityN", "NoOp", "Placeholder", "ReadVa
                 "Squeeze", "Cast", "Shape", "Pack", "StopGradient", "EnsureShape", "Relu", "Relu6", "Sigmoid",
                 "Tanh", "Softmax", "Abs", "Neg", "Sqrt", "Square", "Exp", "Log", "ClipByValue", "Floor", "Round"}
 SCALING_OPS = {"Mul", "RealDiv", "Div", "DivNoNan", "Truediv", "AddV2", "Add", "Sub", "Maximum", "Minimum"}
-SHAPE_ONLY_OPS = {"StridedSlice"}  # allowed only on a Shape op's output (Flatten computes its target shape)
+SLICE_OPS = {"StridedSlice"}  # a crop or a new axis, with constant bounds; on a Shape, Flatten's target shape
+# A model-level call of a traced function: its body is judged by its own ops (a call inside a Lambda is not).
+CALL_OPS = {"StatefulPartitionedCall", "PartitionedCall"}
 
 
 @dataclass(frozen=True)
@@ -58,9 +60,28 @@ def _scope_matches(component: str, layer: str) -> bool:
     return component == layer or re.fullmatch(re.escape(layer) + r"_\d+", component) is not None
 
 
-def _owners(node: Node, layers: Sequence[LayerRef]) -> list[LayerRef]:
-    scopes = node.name.split("/")[:-1]
-    return [l for l in layers if any(_scope_matches(c, l.name) for c in scopes)]
+def _owner(node: Node, layers: Sequence[LayerRef]) -> LayerRef | None:
+    """The innermost layer whose name scope holds ``node`` (a Conv2D inside a custom block is the Conv2D's)."""
+    for component in reversed(node.name.split("/")[:-1]):
+        found = [l for l in layers if _scope_matches(component, l.name)]
+        if found:
+            return min(found, key=lambda l: l.verifiable)  # an ambiguous scope is judged strictly
+    return None
+
+
+def live(nodes: list[Node], outputs: Iterable[str]) -> list[Node]:
+    """The nodes an output depends on: an op whose result reaches no output (a layer called, then dropped)
+    does no work."""
+    by_name = {n.name: n for n in nodes}
+    todo = [_source(o) for o in outputs]
+    seen: set[str] = set()
+    while todo:
+        name = todo.pop()
+        if name in seen or name not in by_name:
+            continue
+        seen.add(name)
+        todo.extend(_source(i) for i in by_name[name].inputs)
+    return [n for n in nodes if n.name in seen]
 
 
 def _plumbing(node: Node, by_name: dict[str, Node]) -> bool:
@@ -69,22 +90,44 @@ def _plumbing(node: Node, by_name: dict[str, Node]) -> bool:
     sources = [by_name.get(_source(i)) for i in node.inputs if not i.startswith("^")]
     if node.op in SCALING_OPS:
         return any(s is not None and s.op == "Const" for s in sources)
-    if node.op in SHAPE_ONLY_OPS:
-        return bool(sources) and sources[0] is not None and sources[0].op == "Shape"
+    if node.op in SLICE_OPS:
+        # One slice alone only crops or adds an axis; combining slices needs arithmetic between two tensors,
+        # which is refused above.
+        return len(sources) > 1 and all(s is not None and s.op == "Const" for s in sources[1:])
     return False
 
 
-def graph_facts(nodes: Iterable[Node], layers: Sequence[LayerRef]) -> GraphFacts:
-    """Convolution and pooling op counts, and the Lambda/custom layers whose ops compute features."""
+WORDS = {"StridedSlice": "slices of the image", "Slice": "slices of the image", "ExtractImagePatches": "image patches",
+         "MatMul": "a matrix product", "BatchMatMulV2": "a matrix product", "Einsum": "a matrix product",
+         "ConcatV2": "a concatenation", "Pad": "padding", "PadV2": "padding", "GatherV2": "gathered pixels",
+         "PartitionedCall": "a call of another function", "StatefulPartitionedCall": "a call of another function",
+         **{op: "a convolution" for op in CONV_OPS}, **{op: "max pooling" for op in MAX_POOL_OPS},
+         **{op: "arithmetic between two tensors" for op in SCALING_OPS}}
+
+
+def _in_words(op: str) -> str:
+    return f"{WORDS[op]} ({op})" if op in WORDS else op
+
+
+def graph_facts(nodes: Iterable[Node], layers: Sequence[LayerRef] | None) -> GraphFacts:
+    """Convolution and pooling op counts, and what computes features outside the built-in layers: a Lambda or
+    custom layer, or the model's own code between its layers.
+
+    ``layers`` None: the layer list is unknown (a subclassed model's saved config lists none); only the counts
+    are given then.
+    """
     nodes = list(nodes)
     by_name = {n.name: n for n in nodes}
     ops = Counter(n.op for n in nodes)
-    unverifiable = [l for l in layers if not l.verifiable]
     offending: dict[str, set[str]] = {}
-    for node in nodes:
-        for layer in _owners(node, unverifiable):
-            if not _plumbing(node, by_name):
-                offending.setdefault(f"{layer.class_name} '{layer.name}'", set()).add(node.op)
-    feature = tuple(f"{who} computes {', '.join(sorted(why))}" for who, why in sorted(offending.items()))
+    for node in nodes if layers is not None else []:
+        owner = _owner(node, layers)
+        if owner is not None and owner.verifiable or node.op in CALL_OPS and owner is None:
+            continue
+        if not _plumbing(node, by_name):
+            who = f"{owner.class_name} '{owner.name}'" if owner else "the model's own code, outside its layers,"
+            offending.setdefault(who, set()).add(node.op)
+    feature = tuple(f"{who} computes {', '.join(_in_words(op) for op in sorted(why))}"
+                    for who, why in sorted(offending.items()))
     return GraphFacts(conv_ops=sum(ops[o] for o in CONV_OPS), max_pool_ops=sum(ops[o] for o in MAX_POOL_OPS),
                       feature_layers=feature, op_types=dict(ops))

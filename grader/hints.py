@@ -92,7 +92,8 @@ def _starter_hint(ev: Evidence, error: CellError) -> str | None:
                      "inside Sequential([...])")
     if fit.x_kind == "NoneType" or "pop from an empty set" in error.message:
         parts.append("model.fit() was called without training data: pass the images and labels, e.g. "
-                     "model.fit(training_images, training_labels, epochs=20, callbacks=[callbacks])")
+                     f"model.fit(training_images, training_labels, epochs={ev.spec.training.epoch_budget}, "
+                     "callbacks=[callbacks])")
     elif "Unrecognized data type" in error.message:
         parts.append(f"model.fit() got x of type {fit.x_kind}, which Keras cannot train on: pass the images as a "
                      "NumPy array")
@@ -166,7 +167,8 @@ def callback_hint(ev: Evidence) -> str | None:
     if fit is None:
         return None
     if not fit.callbacks:
-        return "Pass your callback to fit, e.g. model.fit(x, y, epochs=20, callbacks=[callbacks])."
+        return (f"Pass your callback to fit, e.g. model.fit(x, y, epochs={ev.spec.training.epoch_budget}, "
+                "callbacks=[callbacks]).")
     for cb in fit.callbacks:
         for method in cb.unknown_methods:
             close = difflib.get_close_matches(method, STANDARD_HOOKS, n=1)

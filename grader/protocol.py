@@ -109,6 +109,9 @@ class FitRecord(_Strict):
     sample_problem: str | None = None  # why no sample of the training inputs could be taken
     # The epoch budget counts a model's training across fit calls: epochs this model trained in earlier calls.
     prior_epochs: int = 0
+    model_key: int = 0  # which model this fit trained (1, 2...): refusals count against their own model only
+    # Accuracy on the sampled training rows when the fit started: an untrained model is near 0.1.
+    start_accuracy: float | None = None
     budget_exhausted: bool = False  # not trained: earlier fit calls on this model used the whole budget
     # Logged metric name -> what computes it ("SparseCategoricalAccuracy", "MeanMetricWrapper(mymodule.acc)").
     metric_classes: dict[str, str] = Field(default_factory=dict)

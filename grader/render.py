@@ -22,7 +22,7 @@ def _body(t: TestResult) -> list[str]:
 
 def render(report: Report) -> str:
     d = report.extra_data
-    lines = [f"cnngrade {d.grader_version} - {d.exercise_id} {d.exercise_version} - {d.submission}", ""]
+    lines = [f"cnngrade {d.grader_version} - exercise {d.exercise_id} {d.exercise_version} - {d.submission}", ""]
     name_width = max((len(t.name) for t in report.tests), default=0)
     for t in report.tests:
         mark = "PASS" if t.status == "passed" else "FAIL"

@@ -10,6 +10,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import nbformat
 
@@ -27,10 +28,13 @@ class CodeUnit:
     source: str
 
 
+Kind = Literal["notebook", "module"]
+
+
 @dataclass(frozen=True)
 class Submission:
     path: Path
-    kind: str  # "notebook" or "module"
+    kind: Kind
     sha256: str
     units: tuple[CodeUnit, ...] = ()
     problem: str | None = None  # why it cannot be run at all, in words a student can act on
@@ -121,7 +125,7 @@ def load_submission(path: str | Path) -> Submission:
         raise SubmissionNotFoundError(f"{path}: no such file (expected a .ipynb notebook or a .py module)")
     if path.suffix not in (".ipynb", ".py"):
         raise SubmissionNotFoundError(f"{path}: cnngrade grades .ipynb notebooks and .py modules, not {path.suffix or 'files without a suffix'}")
-    kind = "notebook" if path.suffix == ".ipynb" else "module"
+    kind: Kind = "notebook" if path.suffix == ".ipynb" else "module"
     size = path.stat().st_size
     if size > MAX_SUBMISSION_BYTES:
         return Submission(path, kind, "", problem=f"{path.name} is {size} bytes; submissions are capped at {MAX_SUBMISSION_BYTES} bytes.")

@@ -57,3 +57,16 @@ def test_forwarded_output_is_capped_but_epochs_still_see_it(tmp_path) -> None:
     assert seen["truncated"] is True
     assert len(proc.stdout) + len(proc.stderr) < 200 and b"output truncated here" in proc.stdout + proc.stderr
     assert "child process in epoch 2" in seen["2"]
+
+
+def test_a_chatty_epoch_keeps_its_last_lines() -> None:
+    from grader.harness.capture import EpochOutput
+
+    epochs = EpochOutput(cap=1000)
+    epochs.start(1)
+    for batch in range(1875):  # print(logs) in on_train_batch_end on full MNIST
+        epochs.add(f"{{'loss': 0.01, 'accuracy': 0.99, 'batch': {batch}}}\n")
+    epochs.add("Reached 99.8% accuracy so cancelling training!\n")
+    text = epochs.text(1)
+    assert "'batch': 0}" in text and text.rstrip().endswith("cancelling training!")
+    assert "characters not kept" in text and len(text) < 1100

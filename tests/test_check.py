@@ -85,6 +85,7 @@ def test_check_reports_each_case_and_writes_junit(repo: Path, tmp_path: Path) ->
     run = _check(repo, "-e", "good", "-j", "2", "--junit", str(junit),
                  env={"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(summary)})
     assert run.returncode == 1, run.stdout + run.stderr  # the mislabelled example must make CI fail
+    assert run.stdout.splitlines()[0] == f"solutions repository: {repo}"  # named before anything is graded
     cases = _cases(junit)
     assert set(cases) == {"good/valid exercise.toml and starter.ipynb", "good/starter matches release of solution.ipynb",
                           "good/solution solution.ipynb", "good/known-bad two_convolutions.py fails architecture",
@@ -159,6 +160,7 @@ def test_validate_names_file_and_field(tmp_path: Path, mnist_path: Path) -> None
     assert not checked.ok
     good = CliRunner().invoke(main, ["validate", str(ROOT)])
     assert good.exit_code == 0 and "1 exercise(s), 0 problem(s)" in good.output
+    assert good.output.splitlines()[0] == f"solutions repository: {ROOT}"
     listing = CliRunner().invoke(main, ["exercises", str(ROOT)])
     assert listing.exit_code == 0 and "within 20 epochs" in listing.output
     assert CliRunner().invoke(main, ["check", str(tmp_path / "nowhere")]).exit_code == 2

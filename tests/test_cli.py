@@ -11,6 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from conftest import FIXTURES, ROOT, SMALL_SPEC
+from grader import __version__
 from grader.cli import main
 
 
@@ -67,6 +68,11 @@ def test_fail_fast_run_through_the_cli(tmp_path: Path, mnist_path: Path) -> None
     assert printed == json.loads(out.read_text())
     arch = next(t for t in printed["tests"] if t["extra_data"]["check"] == "architecture")
     assert arch["status"] == "failed" and "found 2 convolution layers" in arch["output"]
+    # The exercise's version, in the data and in the text Gradescope shows (issue 11: a regraded class can tell).
+    assert (printed["extra_data"]["exercise_id"], printed["extra_data"]["exercise_version"]) == (
+        "mnist-single-conv-small", "1.0.0-test")
+    assert printed["output"].splitlines()[-1] == (
+        f"Exercise mnist-single-conv-small 1.0.0-test, graded by cnngrade {__version__}.")
 
 
 def test_cli_does_not_import_tensorflow() -> None:
@@ -81,6 +87,8 @@ def test_relative_data_path_and_output_in_cwd(tmp_path: Path, mnist_path: Path, 
                                        mnist_path.name, "-o", str(tmp_path / "r.json"), "--quiet"])
     assert result.exit_code == 1, result.output
     assert "found 2 convolution layers" in result.output
+    assert result.stdout.splitlines()[0].startswith(
+        f"cnngrade {__version__} - exercise mnist-single-conv-small 1.0.0-test - ")
 
 
 def test_grade_command_help_and_usage_errors(tmp_path: Path) -> None:
@@ -215,7 +223,7 @@ def test_output_in_a_new_folder_is_accepted(tmp_path: Path, mnist_path: Path) ->
 
 
 @pytest.mark.parametrize("typo, meant", [("gradee", "grade"), ("chek", "check"), ("sumbit", "submit"),
-                                         ("valdate", "validate"), ("exercise", "exercises")])
+                                         ("valdate", "validate"), ("exercise", "exercises"), ("startr", "starter")])
 def test_subcommand_typo_suggests_grade(typo: str, meant: str, tmp_path: Path, monkeypatch) -> None:
     _no_grading(monkeypatch)
     monkeypatch.chdir(tmp_path)
@@ -259,7 +267,7 @@ def test_empty_class_is_a_usage_error_unless_allowed(tmp_path: Path) -> None:
     assert "--allow-empty" in helped.output and "no students found unless" in " ".join(helped.output.split())
 
 
-COMMANDS = ["submit", "grade", "check", "validate", "exercises", "release", "schema"]
+COMMANDS = ["submit", "grade", "check", "validate", "exercises", "starter", "release", "schema"]
 
 
 @pytest.mark.parametrize("command", [None, *COMMANDS])

@@ -92,6 +92,17 @@ CASES = [
     ("budget_split_across_fits.py", {"budget", "stopped", "message"}, ("budget", "counts every epoch a model trains")),
     ("empty_training_set.py", ALL - {"ran", "architecture"}, ("budget", "empty x of shape (0, 28, 28, 1)")),
     ("percent_threshold.py", {"stopped", "message"}, ("stopped", "compare with 0.998, not 99.8")),
+    # Found by review of the issue 9 fixes.
+    ("generator_input.py", set(), ("train_accuracy", "examples the generator yielded")),
+    ("pydataset_num_batches.py", set(), ("train_accuracy", "examples the PyDataset yielded")),
+    ("initial_epoch_continuation.py", set(), ("budget", "had trained 2 epoch(s) in earlier fit calls")),
+    ("experiment_then_fresh_model.py", set(), ("stopped", "stopped training at epoch")),
+    ("trained_outside_fit.py", {"budget"}, ("budget", "trained outside model.fit")),
+    ("forged_train_step.py", {"budget", "stopped"}, ("budget", "custom train_step")),
+    ("tiled_epochs.py", {"budget"}, ("budget", "8.0 times the 2000 training images")),
+    ("subclassed_call_patches.py", ALL - {"ran"}, ("architecture", "the model's own code, outside its layers")),
+    ("lambda_scope_escape.py", ALL - {"ran"}, ("architecture", "image patches (ExtractImagePatches)")),
+    ("dead_convolution.py", ALL - {"ran"}, ("architecture", "result is thrown away")),
 ]
 
 

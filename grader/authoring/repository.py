@@ -84,10 +84,15 @@ def _sidecar(path: Path) -> BadExample:
 def load_repository(repo: Path, *, only: str | None = None) -> list[Exercise]:
     """Every exercise under ``repo/exercises`` (or just ``only``), with its solutions and known-bad examples."""
     root = repo / "exercises"
-    if not root.is_dir():
-        raise UsageError(f"{repo}: no exercises/ folder (run in a solutions repository or pass its path)")
+    try:
+        folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    except (OSError, ValueError) as exc:  # missing, not a folder, unreadable, a name the OS refuses
+        missing = isinstance(exc, (FileNotFoundError, NotADirectoryError))
+        why = "" if missing else f" ({getattr(exc, 'strerror', None) or exc})"
+        raise UsageError(f"{repo}: no exercises/ folder{why} (run in a solutions repository or pass its path)"
+                         ) from exc
     exercises = []
-    for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+    for folder in folders:
         if not (folder / SPEC_FILE).is_file():
             continue
         try:

@@ -22,6 +22,33 @@ SYNC_TIMEOUT_S = 5.0
 TRUNCATED = b"\n[cnngrade: output truncated here]\n"
 
 
+class _Segment:
+    """One epoch's text within a cap: the first half of the cap from its start, the second half from its end
+    (a message printed at the end of a chatty epoch, after 1,875 per-batch lines, is still there)."""
+
+    def __init__(self, cap: int) -> None:
+        self.half = max(1, cap // 2)
+        self.head: list[str] = []
+        self.head_size = 0
+        self.tail = ""
+        self.dropped = 0
+
+    def add(self, text: str) -> None:
+        room = self.half - self.head_size
+        if room > 0:
+            self.head.append(text[:room])
+            self.head_size += len(text[:room])
+            text = text[room:]
+        if text:
+            joined = self.tail + text
+            self.dropped += max(0, len(joined) - self.half)
+            self.tail = joined[-self.half:]
+
+    def text(self) -> str:
+        gap = f"\n[cnngrade: {self.dropped} characters not kept]\n" if self.dropped else ""
+        return "".join(self.head) + gap + self.tail
+
+
 class EpochOutput:
     """Collects text written while an epoch runs; ``start`` opens a new segment.
 
@@ -31,8 +58,7 @@ class EpochOutput:
 
     def __init__(self, cap: int) -> None:
         self.cap = cap
-        self.segments: dict[int, list[str]] = {}
-        self._sizes: dict[int, int] = {}
+        self.segments: dict[int, _Segment] = {}
         self.current: int | None = None
         self.sync: Callable[[], None] = lambda: None
         self._lock = threading.Lock()
@@ -41,8 +67,7 @@ class EpochOutput:
         self.sync()
         with self._lock:
             self.current = epoch
-            self.segments.setdefault(epoch, [])
-            self._sizes.setdefault(epoch, 0)
+            self.segments.setdefault(epoch, _Segment(self.cap))
 
     def stop(self) -> None:
         self.sync()
@@ -52,20 +77,16 @@ class EpochOutput:
     def reset(self) -> None:
         with self._lock:
             self.segments.clear()
-            self._sizes.clear()
 
     def add(self, text: str) -> None:
         with self._lock:
-            epoch = self.current
-            if epoch is None or self._sizes[epoch] >= self.cap:
-                return
-            piece = text[: self.cap - self._sizes[epoch]]
-            self.segments[epoch].append(piece)
-            self._sizes[epoch] += len(piece)
+            if self.current is not None:
+                self.segments[self.current].add(text)
 
     def text(self, epoch: int) -> str:
         with self._lock:
-            return "".join(self.segments.get(epoch, []))
+            segment = self.segments.get(epoch)
+            return segment.text() if segment else ""
 
 
 class _Reader(threading.Thread):

@@ -36,4 +36,4 @@ def install(loader: Callable[..., Arrays]) -> None:
 
     for name, module in list(sys.modules.items()):
         if name.endswith("datasets.mnist") and hasattr(module, "load_data"):
-            module.load_data = loader
+            setattr(module, "load_data", loader)

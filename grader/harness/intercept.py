@@ -19,7 +19,8 @@ from keras.src.utils import is_default
 
 from grader.architecture import ArchitectureFacts, architecture_problems
 from grader.harness.capture import EpochOutput
-from grader.harness.model_facts import EpochLedger, metric_classes, traced_graph
+from grader.harness.model_facts import (EpochLedger, dense_on_images, metric_classes, sample_accuracy,
+                                         traced_graph)
 from grader.harness.sampling import take_sample
 from grader.harness.state import RunState
 from grader.protocol import CallbackInfo, LayerInfo, StopEvent
@@ -36,8 +37,11 @@ class ArchitectureRejected(BaseException):
     """
 
 
-class BudgetExhausted(BaseException):
-    """Raised out of ``fit`` when earlier fit calls on this model already used the whole epoch budget."""
+class BudgetExhausted(RuntimeError):
+    """Raised out of ``fit`` when earlier fit calls on this model already used the whole epoch budget.
+
+    An ordinary exception: catching it gains nothing (nothing was trained), and code after it still runs.
+    """
 
 
 class RecordingLogs(dict):  # type: ignore[type-arg]
@@ -71,6 +75,13 @@ def _shape(shape: Any) -> list[int | None] | None:
         return None
 
 
+def _built_shape(model: keras.Model) -> list[int | None] | None:
+    """The input shape a model was built with (no sample of the data, no Input), when Keras kept it."""
+    shapes = getattr(model, "_build_shapes_dict", None) or {}
+    first = next(iter(shapes.values()), None)
+    return _shape(first)[1:] if first is not None and _shape(first) else None
+
+
 def _describe(model: keras.Model, x_shape: list[int] | None) -> tuple[list[LayerInfo], list[int | None] | None, list[int | None] | None]:
     layers = [LayerInfo(class_name=type(l).__name__, name=str(l.name))
               for l in model._flatten_layers(include_self=False, recursive=True)
@@ -78,7 +89,7 @@ def _describe(model: keras.Model, x_shape: list[int] | None) -> tuple[list[Layer
     try:
         input_shape = _shape(model.inputs[0].shape)[1:]  # type: ignore[index]
     except Exception:  # subclassed models have no symbolic inputs
-        input_shape = list(x_shape) if x_shape else None
+        input_shape = list(x_shape) if x_shape else _built_shape(model)
     try:
         output_shape = _shape(model.outputs[0].shape)[1:]  # type: ignore[index]
     except Exception:
@@ -159,20 +170,31 @@ def _export_into(record: dict[str, Any], model: keras.Model, folder: Path) -> No
 class Recorder(keras.callbacks.Callback):
     """First callback of every intercepted fit: times and copies each epoch's logs."""
 
-    def __init__(self, fit: dict[str, Any], state: RunState, epochs_out: EpochOutput) -> None:
+    def __init__(self, fit: dict[str, Any], state: RunState, epochs_out: EpochOutput, *, initial_epoch: int,
+                 sample_labels: Any) -> None:
         super().__init__()
         self.fit = fit
         self.state = state
         self.epochs_out = epochs_out
+        self.initial_epoch = initial_epoch
+        self.sample_labels = sample_labels
+        self._deferred = False
         self._t0 = 0.0
 
     def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
+        self.fit["start_accuracy"] = sample_accuracy(self.model, self.fit.get("sample_file"), self.sample_labels)
+        self._judge_architecture(final=False)
+
+    def _judge_architecture(self, *, final: bool) -> None:
+        """Fail fast on the rules; when the traced graph is not known yet (no input shape before the first batch),
+        judge again after the first epoch."""
         layers, input_shape, output_shape = _describe(self.model, self.fit.get("per_example"))
         graph = traced_graph(self.model, input_shape)
+        self._deferred = graph is None and not final
         facts = ArchitectureFacts([l.class_name for l in layers], input_shape, output_shape,
                                   graph.conv_ops if graph else None, graph.max_pool_ops if graph else None,
                                   graph.feature_layers if graph else ())
-        problems = architecture_problems(facts, self.state.job.architecture)
+        problems = architecture_problems(facts, self.state.job.architecture) + dense_on_images(self.model)
         self.fit.update(layers=layers, input_shape=input_shape, output_shape=output_shape,
                         architecture_problems=problems, model_class=type(self.model).__name__)
         if problems and self.state.job.fail_fast:
@@ -181,17 +203,28 @@ class Recorder(keras.callbacks.Callback):
             raise ArchitectureRejected("cnngrade stopped this fit before training: " + "; ".join(problems))
 
     def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
-        self.state.epoch = epoch + 1
-        self.epochs_out.start(epoch + 1)
+        relative = epoch - self.initial_epoch + 1  # fit(initial_epoch=k) numbers its epochs from k
+        self.state.epoch = relative
+        self.epochs_out.start(relative)
         self._t0 = time.perf_counter()
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         seconds = time.perf_counter() - self._t0
         if not self.fit["metric_classes"]:  # metrics are built by the first batch
             self.fit["metric_classes"] = metric_classes(self.model)
-        entry = {"epoch": epoch + 1, "metrics": _metrics(logs), "seconds": round(seconds, 3)}
+        entry = {"epoch": epoch - self.initial_epoch + 1, "metrics": _metrics(logs), "seconds": round(seconds, 3)}
         self.fit["epochs"].append(entry)
         self.state.event("epoch", fit=self.fit["index"], of=self.fit["epochs_allowed"], **entry)
+        if self._deferred:
+            self._judge_architecture(final=True)
+
+
+def _initial_epoch(value: Any) -> int:
+    """``initial_epoch`` as Keras will use it; a negative one would add epochs, so it counts as 0."""
+    try:
+        return max(0, int(value))
+    except (TypeError, ValueError):
+        return 0
 
 
 def _allowed(asked: Any, budget: int) -> int:
@@ -210,8 +243,11 @@ def install(state: RunState, epochs_out: EpochOutput, scratch: Path) -> Callable
     def fit(self: keras.Model, *args: Any, **kwargs: Any) -> Any:
         bound = signature.bind(self, *args, **kwargs)
         params = bound.arguments
+        initial = _initial_epoch(params.get("initial_epoch", 0))
         asked = params.get("epochs", 1)
-        prior = ledger.prior(self)
+        if isinstance(asked, int):
+            asked -= initial  # fit(initial_epoch=k, epochs=n) trains n - k epochs
+        prior, model_key = ledger.prior(self), ledger.key(self)
         allowed = min(_allowed(asked, state.job.epoch_budget), state.job.epoch_budget - prior)
         index = len(state.fits) + 1
         folder = scratch / "artifacts" / f"fit{index}"
@@ -228,7 +264,7 @@ def install(state: RunState, epochs_out: EpochOutput, scratch: Path) -> Callable
             "verbose_asked": None if "verbose" not in params else str(params["verbose"]),
             "x_shape": sample.shape, "x_dtype": sample.dtype, "x_kind": sample.kind, "sample_file": sample.file,
             "sample_source": sample.source, "sample_problem": sample.problem, "per_example": per_example,
-            "y_shape": sample.y_shape, "prior_epochs": prior, "metric_classes": {},
+            "y_shape": sample.y_shape, "prior_epochs": prior, "model_key": model_key, "metric_classes": {},
             "loss": _loss_name(self), "epochs": [], "stops": [], "callbacks": [],
         }
         state.fits.append(record)
@@ -241,7 +277,8 @@ def install(state: RunState, epochs_out: EpochOutput, scratch: Path) -> Callable
         for cb in student:
             reads.append([])
             _wrap_hooks(cb, self, state, record["stops"], reads[-1])
-        params.update(epochs=allowed, verbose=2, callbacks=[Recorder(record, state, epochs_out), *student])
+        recorder = Recorder(record, state, epochs_out, initial_epoch=initial, sample_labels=sample.labels)
+        params.update(epochs=initial + allowed, initial_epoch=initial, verbose=2, callbacks=[recorder, *student])
         state.event("fit", fit=index, cell=state.cell, epochs_asked=record["epochs_asked"], epochs_allowed=allowed)
         try:
             history = original(*bound.args, **bound.kwargs)
@@ -261,6 +298,6 @@ def install(state: RunState, epochs_out: EpochOutput, scratch: Path) -> Callable
         _export_into(record, self, folder)
         return history
 
-    fit.__wrapped__ = original  # type: ignore[attr-defined]
+    # No __wrapped__: Keras' own fit must not be reachable from the student's code (training outside the budget).
     keras.Model.fit = fit  # type: ignore[method-assign]
     return fit

@@ -8,7 +8,7 @@ from typing import Any
 import keras
 import numpy as np
 
-from grader.graph_rules import GraphFacts, LayerRef, Node, graph_facts
+from grader.graph_rules import GraphFacts, LayerRef, Node, graph_facts, live
 from grader.metric_kinds import TOP1_CLASSES
 
 
@@ -22,6 +22,7 @@ class EpochLedger:
     def __init__(self) -> None:
         self._by_model: dict[int, tuple[Any, int]] = {}  # id -> (model kept alive so ids are not reused, epochs)
         self._by_weights: dict[str, int] = {}
+        self._keys: dict[int, int] = {}
 
     @staticmethod
     def _digest(model: keras.Model) -> str | None:
@@ -33,6 +34,11 @@ class EpochLedger:
             return h.hexdigest() if weights else None
         except Exception:  # an unbuilt model has no weights yet: nothing trained
             return None
+
+    def key(self, model: keras.Model) -> int:
+        """A number for this model, the same for every fit call on it (refusals are matched to their model)."""
+        self._keys.setdefault(id(model), len(self._keys) + 1)
+        return self._keys[id(model)]
 
     def prior(self, model: keras.Model) -> int:
         own = self._by_model.get(id(model), (None, 0))[1]
@@ -47,30 +53,91 @@ class EpochLedger:
             self._by_weights[digest] = max(total, self._by_weights.get(digest, 0))
 
 
+STEP_METHODS = ("train_step", "compute_metrics", "get_metrics_result")
+
+
+def _top1_functions() -> set[Any]:
+    from keras.src.metrics import accuracy_metrics as m
+
+    return {m.sparse_categorical_accuracy, m.categorical_accuracy}
+
+
+def _categorical_function() -> Any:
+    from keras.src.metrics import accuracy_metrics as m
+
+    return m.categorical_accuracy
+
+
+def _top1_classes() -> tuple[type, ...]:
+    return (keras.metrics.SparseCategoricalAccuracy, keras.metrics.CategoricalAccuracy)
+
+
 def _describe_metric(metric: Any) -> str:
-    cls = type(metric)
-    fn = getattr(metric, "_fn", None)
+    """A top-1 accuracy is vouched for by identity (Keras' own class, or Keras' own function wrapped), never by
+    names a student can set; anything else is described so that the feedback can name it."""
+    cls, fn = type(metric), getattr(metric, "_fn", None)
     kwargs = {k: v for k, v in (getattr(metric, "_fn_kwargs", None) or {}).items() if isinstance(v, (int, float, str))}
+    if not kwargs and (cls in _top1_classes() or (cls is keras.metrics.MeanMetricWrapper and fn in _top1_functions())):
+        categorical = cls is keras.metrics.CategoricalAccuracy or fn is _categorical_function()
+        return TOP1_CLASSES[1] if categorical else TOP1_CLASSES[0]
     args = ", ".join(f"{k}={v}" for k, v in kwargs.items())
-    builtin = cls.__module__.startswith("keras.")
-    if cls.__name__ in TOP1_CLASSES and builtin and not args:
-        return cls.__name__
-    if fn is not None:
-        where = f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', '?')}"
-        return f"{cls.__name__}({where}{', ' + args if args else ''})"
-    return f"{cls.__module__}.{cls.__name__}({args})"
+    what = getattr(fn, "__name__", None) or cls.__name__
+    return f"custom metric {cls.__name__}({what}{', ' + args if args else ''})"
+
+
+def _overridden_step(model: keras.Model) -> str | None:
+    """The training-step method a model overrides: its logs are whatever it returns, metrics or not."""
+    for name in STEP_METHODS:
+        mine = getattr(type(model), name, None)
+        for base in type(model).__mro__:
+            if base.__module__.startswith("keras.") and name in vars(base):
+                if mine is not vars(base)[name]:
+                    return name
+                break
+    return None
 
 
 def metric_classes(model: keras.Model) -> dict[str, str]:
-    """Logged metric name -> what computes it; a standard top-1 accuracy reads as its Keras class name."""
+    """Logged metric name -> what computes it; only a metric object Keras computes can be a top-1 accuracy."""
     out: dict[str, str] = {}
+    step = _overridden_step(model)
     try:
         for metric in model.metrics:
             for inner in getattr(metric, "metrics", None) or [metric]:
-                out.setdefault(str(inner.name), _describe_metric(inner))
+                described = _describe_metric(inner)
+                out.setdefault(str(inner.name), f"reported by an overridden {step}()" if step else described)
     except Exception:
         pass
     return out
+
+
+def sample_accuracy(model: keras.Model, sample_file: str | None, labels: Any) -> float | None:
+    """The model's accuracy on the sampled training rows before a fit: an untrained model is near 0.1, so a high
+    value at the start of a model's first fit means it was trained outside fit (a custom loop, train_on_batch)."""
+    if sample_file is None or labels is None:
+        return None
+    try:
+        x = np.load(sample_file, allow_pickle=False)
+        scores = np.asarray(model(x, training=False))
+        return float(np.mean(scores.reshape(len(x), -1).argmax(axis=1) == np.asarray(labels)[: len(x)]))
+    except Exception:
+        return None
+
+
+def dense_on_images(model: keras.Model) -> list[str]:
+    """A Dense layer applied to a tensor that still has its image axes is a 1x1 convolution over them."""
+    problems = []
+    for layer in model._flatten_layers(include_self=False, recursive=True):
+        if type(layer).__name__ != "Dense":
+            continue
+        try:
+            rank = len(layer.input.shape)
+        except Exception:
+            continue
+        if rank > 3:  # (batch, height, width, channels)
+            problems.append(f"Dense layer '{layer.name}' is applied to image-shaped data (rank {rank}): that is a "
+                            "1x1 convolution; put Flatten() before the Dense layers")
+    return problems
 
 
 def traced_graph(model: keras.Model, per_example: list[int | None] | None) -> GraphFacts | None:
@@ -87,10 +154,12 @@ def traced_graph(model: keras.Model, per_example: list[int | None] | None) -> Gr
         fn = tf.function(lambda t: model(t, training=False))
         concrete = fn.get_concrete_function(tf.TensorSpec([None, *per_example], dtype))
         graph_def = concrete.graph.as_graph_def()
+        outputs = [t.name for t in concrete.outputs]
     except Exception:
         return None
-    nodes = [Node(n.name, n.op, tuple(n.input)) for n in graph_def.node]
-    nodes += [Node(n.name, n.op, tuple(n.input)) for f in graph_def.library.function for n in f.node_def]
+    nodes = live([Node(n.name, n.op, tuple(n.input)) for n in graph_def.node], outputs)
+    for f in graph_def.library.function:
+        nodes += live([Node(n.name, n.op, tuple(n.input)) for n in f.node_def], list(f.ret.values()))
     layers = [LayerRef(str(l.name), type(l).__name__,
                        verifiable=type(l).__name__ != "Lambda" and type(l).__module__.startswith("keras."))
               for l in model._flatten_layers(include_self=False, recursive=True)]

@@ -66,13 +66,13 @@ def record_error(exc: BaseException, state: RunState, cells: dict[int, int | Non
     print(f"\n[cnngrade] error in {where}:\n{text}", file=sys.stderr)
 
 
-def _make_shell(state: RunState) -> Any:
+def _make_shell(state: RunState) -> Any:  # IPython's shell is patched in place: typed as Any on purpose
     from IPython.core.interactiveshell import InteractiveShell
     from traitlets.config import Config
 
     config = Config()
     config.HistoryManager.enabled = False
-    shell = InteractiveShell.instance(config=config)
+    shell: Any = InteractiveShell.instance(config=config)
 
     def system(cmd: str, *args: Any, **kwargs: Any) -> None:
         _skip(state, "!" + cmd, "shell commands are not run by the grader")

@@ -6,7 +6,6 @@ generator is consumed for a few batches, which are put back in front of it befor
 """
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,11 +26,36 @@ class Sample:
     source: str | None = None
     problem: str | None = None
     y_shape: list[int] | None = None
+    labels: np.ndarray | None = None  # class indices of the sampled rows, when fit was given labels
+
+
+def _label_indices(labels: Any, rows: int) -> np.ndarray | None:
+    """Integer class labels of the sample (one-hot rows become indices); None when they cannot be read."""
+    try:
+        array = np.asarray(labels)
+        if array.ndim == 2:
+            array = array.argmax(axis=1)
+        return array.astype(np.int64).reshape(-1)[:rows] if array.ndim == 1 and len(array) >= rows else None
+    except Exception:
+        return None
 
 
 def _inputs(element: Any) -> Any:
     """The inputs of one dataset element: ``x`` of ``(x, y)`` or ``(x, y, w)``, or the element itself."""
     return element[0] if isinstance(element, (tuple, list)) and element else element
+
+
+def _labels(element: Any) -> Any:
+    return element[1] if isinstance(element, (tuple, list)) and len(element) > 1 else None
+
+
+def _replay(peeked: list[Any], rest: Any, error: BaseException | None) -> Any:
+    """A real generator (Keras 3 accepts only ``types.GeneratorType``) yielding the peeked batches, then the rest;
+    an error the student's generator raised while peeking is raised here, where fit would have met it."""
+    yield from peeked
+    if error is not None:
+        raise error
+    yield from rest
 
 
 def _rows(batches: list[Any]) -> np.ndarray:
@@ -40,62 +64,82 @@ def _rows(batches: list[Any]) -> np.ndarray:
 
 
 def _kind(x: Any) -> str:
+    import keras
     import tensorflow as tf
 
     if isinstance(x, tf.data.Dataset):
         return "tf.data dataset"
     if hasattr(x, "shape") and hasattr(x, "__getitem__"):
         return "array"
-    if hasattr(x, "__getitem__") and hasattr(x, "__len__"):
+    if isinstance(x, keras.utils.PyDataset) or (hasattr(x, "__getitem__") and hasattr(x, "__len__")):
         return "PyDataset"
     if hasattr(x, "__next__"):
         return "generator"
     return type(x).__name__
 
 
+def _enough(batches: list[Any]) -> bool:
+    return sum(len(_inputs(b)) for b in batches) >= SAMPLE_ROWS or len(batches) >= MAX_BATCHES
+
+
+def _py_dataset_len(x: Any) -> int:
+    """A PyDataset's batch count: ``num_batches`` (Keras 3; None means endless) or ``__len__``."""
+    count = getattr(x, "num_batches", None)
+    if count is None and hasattr(x, "__len__"):
+        count = len(x)
+    return MAX_BATCHES if count is None else min(int(count), MAX_BATCHES)
+
+
 def _batches(x: Any, kind: str) -> tuple[Any, list[Any]]:
-    """(what fit gets instead of x, the input batches read for the sample)."""
+    """(what fit gets instead of x, the elements read for the sample)."""
+    taken: list[Any] = []
     if kind == "tf.data dataset":
-        taken: list[Any] = []
         for element in x.take(MAX_BATCHES):
-            taken.append(_inputs(element))
-            if sum(len(b) for b in taken) >= SAMPLE_ROWS:
+            taken.append(element)
+            if _enough(taken):
                 break
         return x, taken
     if kind == "PyDataset":
-        taken = []
-        for i in range(min(len(x), MAX_BATCHES)):
-            taken.append(_inputs(x[i]))
-            if sum(len(b) for b in taken) >= SAMPLE_ROWS:
+        for i in range(_py_dataset_len(x)):
+            taken.append(x[i])
+            if _enough(taken):
                 break
         return x, taken
-    peeked: list[Any] = []
-    for element in x:
-        peeked.append(element)
-        if sum(len(_inputs(e)) for e in peeked) >= SAMPLE_ROWS or len(peeked) >= MAX_BATCHES:
-            break
-    return itertools.chain(peeked, x), [_inputs(e) for e in peeked]
-
-
+    error = None
+    try:
+        for element in x:
+            taken.append(element)
+            if _enough(taken):
+                break
+    except Exception as exc:  # the student's generator failed: fit must meet that error, not an empty generator
+        error = exc
+    return _replay(taken, x, error), taken
 def take_sample(x: Any, y: Any, folder: Path) -> Sample:
     """Save the first inputs of ``x`` to ``folder/x_sample.npy``; never raises for the student's data."""
     kind = _kind(x)
-    sample = Sample(x=x, kind=kind, y_shape=[int(d) for d in y.shape] if hasattr(y, "shape") else None)
+    sample = Sample(x=x, kind=kind)
+    folder.mkdir(parents=True, exist_ok=True)  # the model is exported here even when no sample can be taken
+    try:
+        sample.y_shape = [int(d) for d in y.shape] if hasattr(y, "shape") else None
+    except (TypeError, ValueError):
+        pass
     try:
         if kind == "array":
             sample.shape, sample.dtype = [int(d) for d in x.shape], str(getattr(x, "dtype", ""))
-            rows = np.asarray(x[:SAMPLE_ROWS])
+            rows, labels = np.asarray(x[:SAMPLE_ROWS]), y[:SAMPLE_ROWS] if y is not None else None
         elif kind in ("tf.data dataset", "PyDataset", "generator"):
-            sample.x, batches = _batches(x, kind)
-            rows = _rows(batches)
+            sample.x, elements = _batches(x, kind)
+            rows = _rows([_inputs(e) for e in elements])
+            found = [_labels(e) for e in elements]
+            labels = _rows(found)[: len(rows)] if found and all(f is not None for f in found) else None
             sample.dtype = str(rows.dtype)
             sample.source = f"the first {len(rows)} examples the {kind} yielded"
         else:
             sample.problem = f"fit received a {kind}, which cnngrade cannot sample"
             return sample
-        folder.mkdir(parents=True, exist_ok=True)
         np.save(folder / "x_sample.npy", np.asarray(rows, dtype=np.float32), allow_pickle=False)
         sample.file = str(folder / "x_sample.npy")
+        sample.labels = _label_indices(labels, len(rows))
     except Exception as exc:  # strings, ragged lists, dicts of inputs: say so, never crash the run
         sample.problem = f"the training inputs ({kind}) could not be sampled: {type(exc).__name__}: {exc}"[:500]
     return sample

@@ -39,7 +39,7 @@ def main(argv: list[str]) -> int:
         return 0
     model = Model(folder)
     # Phase 1, written before any image is fed: the architecture verdict never depends on the accuracy run.
-    first = Measurement(layer_classes=classes, note=note, phase="structure", **structure(model, refs or []))
+    first = Measurement(layer_classes=classes, note=note, phase="structure", **structure(model, refs))
     _write(first, out)
     if first.error is None and job.measure_accuracy:
         train, test = accuracies(model, job)

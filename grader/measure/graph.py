@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
-from grader.graph_rules import LayerRef, Node, graph_facts
+from grader.graph_rules import LayerRef, Node, graph_facts, live
 from grader.protocol import MeasureJob
 
 # Ops that touch files, print, call back into Python or talk to the outside: a model needs none of them.
@@ -18,12 +18,11 @@ FORBIDDEN_PARTS = ("File", "Summary", "Dataset", "Iterator", "Send", "Recv", "Qu
 BATCH = 2048
 
 
-def _nodes(graph_def: Any) -> Iterator[Node]:
-    for node in graph_def.node:
-        yield Node(node.name, node.op, tuple(node.input))
+def _nodes(graph_def: Any, outputs: list[str]) -> Iterator[Node]:
+    """Every node that some output depends on, in the signature's graph and in each function it calls."""
+    yield from live([Node(n.name, n.op, tuple(n.input)) for n in graph_def.node], outputs)
     for function in graph_def.library.function:
-        for node in function.node_def:
-            yield Node(node.name, node.op, tuple(node.input))
+        yield from live([Node(n.name, n.op, tuple(n.input)) for n in function.node_def], list(function.ret.values()))
 
 
 def _forbidden(ops: dict[str, int]) -> list[str]:
@@ -52,7 +51,7 @@ class Model:
             self.input_shape = self.output_shape = None
 
     def nodes(self) -> list[Node]:
-        return list(_nodes(self.fn.graph.as_graph_def()))
+        return list(_nodes(self.fn.graph.as_graph_def(), [t.name for t in self.fn.outputs]))
 
     def feed_shape(self, per_example: Sequence[int]) -> tuple[int, ...]:
         """The model's own input shape when it is known and holds one image; else the shape seen in training.
@@ -60,9 +59,9 @@ class Model:
         Keras 3 adds a missing channel axis when it trains (N x 28 x 28 data into Input((28, 28, 1))), but the
         exported signature wants the axis: the images are prepared for the signature, not for the data.
         """
-        shape = self.input_shape
-        if shape and all(d is not None for d in shape) and int(np.prod(shape)) == int(np.prod(per_example)):
-            return tuple(int(d) for d in shape)  # type: ignore[arg-type]
+        known = [d for d in self.input_shape or [] if d is not None]
+        if self.input_shape and len(known) == len(self.input_shape) and int(np.prod(known)) == int(np.prod(per_example)):
+            return tuple(known)
         return tuple(per_example)
 
     def predict(self, batch: np.ndarray) -> np.ndarray:
@@ -70,7 +69,7 @@ class Model:
         return self.fn(**{self.input_name: tensor})[self.output_name].numpy()
 
 
-def structure(model: Model, layers: Sequence[LayerRef]) -> dict[str, Any]:
+def structure(model: Model, layers: Sequence[LayerRef] | None) -> dict[str, Any]:
     """Op counts, refused ops and shapes: what the architecture verdict needs, before any accuracy."""
     facts = graph_facts(model.nodes(), layers)
     result: dict[str, Any] = {"input_shape": model.input_shape, "output_shape": model.output_shape,
