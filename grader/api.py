@@ -15,7 +15,7 @@ from grader.exercises import find_exercise
 from grader.isolation import Isolation, choose
 from grader.pipeline import Progress, device_env, infer_preprocessing, measure, run_policy, run_submission
 from grader.scratch import scratch_dir, sweep
-from grader.report import EpochSummary, GradeDetails, Report, TestResult, Timings
+from grader.report import CheckExtra, EpochSummary, GradeDetails, Report, TestResult, Timings
 from grader.spec import ExerciseSpec
 from grader.submission import Submission, load_submission
 
@@ -40,7 +40,7 @@ def grade(*, submission: str | os.PathLike[str], exercise: str | os.PathLike[str
     """
     started = time.monotonic()
     spec = exercise if isinstance(exercise, ExerciseSpec) else find_exercise(exercise)[0]
-    sub = load_submission(submission)
+    sub = load_submission(Path(submission))
     data_path = resolve_dataset(spec.dataset.name, data=data)
     isolation = choose(sandbox=sandbox)
     ev = Evidence(spec=spec, submission=sub, notes=[*sub.notes, *ISOLATION_NOTES.get(isolation, ())])
@@ -97,7 +97,7 @@ def _tests(ev: Evidence, outcomes: list[Outcome]) -> list[TestResult]:
         output = o.output + (f"\nHint: {o.hint}" if o.hint else "")
         tests.append(TestResult(name=o.name, number=str(number), score=worth if o.passed else 0.0, max_score=worth,
                                 status="passed" if o.passed else "failed", output=output, tags=[o.id],
-                                extra_data={"check": o.id, "hint": o.hint}))
+                                extra_data=CheckExtra(check=o.id, hint=o.hint)))
     return tests
 
 
@@ -105,7 +105,7 @@ def _history(ev: Evidence) -> list[EpochSummary]:
     fit = ev.fit
     key = ev.accuracy_key
     return [EpochSummary(epoch=e.epoch, accuracy=e.metrics.get(key) if key else None, loss=e.metrics.get("loss"),
-                         seconds=e.seconds, metrics=e.metrics) for e in (fit.epochs if fit else [])]
+                         seconds=e.seconds, metrics=dict(e.metrics)) for e in (fit.epochs if fit else [])]
 
 
 def _graded_source(ev: Evidence) -> str | None:

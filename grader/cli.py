@@ -175,7 +175,7 @@ def report_crash(exc: BaseException, argv: list[str]) -> NoReturn:
     try:
         sys.stdout.flush()
     except OSError:  # standard output itself is what failed (a full disk): keep Python's last flush at exit quiet
-        sys.stdout = _QuietFlush(sys.stdout)  # type: ignore[assignment]
+        sys.stdout = _QuietFlush(sys.stdout)
     try:
         click.echo(f"cnngrade: unexpected error (a bug in cnngrade or a problem with this machine, not with what "
                    f"is graded): {what}; {where}", err=True)

@@ -122,7 +122,8 @@ class Evidence:
         if accs and m is not None and m.train_accuracy is not None and self.preprocessing is not None:
             if accs[-1] - m.train_accuracy > CONSISTENCY_TOLERANCE:
                 return (f"the logged accuracy of the last epoch ({accs[-1]:.4f}) does not match the trained model, "
-                        f"re-measured at {m.train_accuracy:.4f}: the training record was altered, or training diverged at the end")
+                        f"re-measured at {m.train_accuracy:.4f}: the training record was altered, or training "
+                        "diverged at the end")
         return None
 
     def epoch_output(self, epoch: int) -> str:

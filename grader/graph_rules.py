@@ -120,8 +120,9 @@ def graph_facts(nodes: Iterable[Node], layers: Sequence[LayerRef] | None) -> Gra
     by_name = {n.name: n for n in nodes}
     ops = Counter(n.op for n in nodes)
     offending: dict[str, set[str]] = {}
+    known = list(layers) if layers is not None else []
     for node in nodes if layers is not None else []:
-        owner = _owner(node, layers)
+        owner = _owner(node, known)
         if owner is not None and owner.verifiable or node.op in CALL_OPS and owner is None:
             continue
         if not _plumbing(node, by_name):

@@ -49,14 +49,14 @@ class Cgroup:
     version: int
 
     @classmethod
-    def create(cls, *, memory_bytes: int, max_pids: int) -> "Cgroup | None":
+    def create(cls, *, memory_bytes: int, max_pids: int) -> Cgroup | None:
         name = f"cnngrade-{os.getpid()}-{next(_counter)}"
         if (ROOT / "cgroup.controllers").exists():
             return cls._create_v2(name, memory_bytes, max_pids)
         return cls._create_v1(name, memory_bytes, max_pids)
 
     @classmethod
-    def _create_v2(cls, name: str, memory_bytes: int, max_pids: int) -> "Cgroup | None":
+    def _create_v2(cls, name: str, memory_bytes: int, max_pids: int) -> Cgroup | None:
         own = _own_path("")
         if own is None:
             return None
@@ -73,7 +73,7 @@ class Cgroup:
         return cls([group], group, group, 2)
 
     @classmethod
-    def _create_v1(cls, name: str, memory_bytes: int, max_pids: int) -> "Cgroup | None":
+    def _create_v1(cls, name: str, memory_bytes: int, max_pids: int) -> Cgroup | None:
         memory_own, pids_own = _own_path("memory"), _own_path("pids")
         if memory_own is None or pids_own is None:
             return None

@@ -158,6 +158,6 @@ class Measurement(_Strict):
     phase: Literal["structure", "complete"] = "complete"
 
     @classmethod
-    def empty(cls, *, layer_classes: list[str] | None, note: str | None, error: str) -> "Measurement":
+    def empty(cls, *, layer_classes: list[str] | None, note: str | None, error: str) -> Measurement:
         return cls(layer_classes=layer_classes, input_shape=None, output_shape=None, conv_ops=None, max_pool_ops=None,
                    forbidden_ops=[], train_accuracy=None, test_accuracy=None, error=error, note=note)

@@ -56,7 +56,7 @@ class Timings(_Frozen):
 
 
 class GradeDetails(_Frozen):
-    schema_version: Literal[1] = SCHEMA_VERSION
+    schema_version: Literal[1] = 1  # SCHEMA_VERSION
     grader_version: str
     exercise_id: str
     exercise_version: str

@@ -36,7 +36,7 @@ def scratch_dir(kind: str = "") -> Iterator[Path]:
 
 def sweep(root: Path | None = None) -> list[Path]:
     """Remove scratch folders whose owner is gone; returns what was removed. Never raises."""
-    removed = []
+    removed: list[Path] = []
     base = Path(root or tempfile.gettempdir())
     try:
         locks = list(base.glob(PREFIX + "*" + LOCK))

@@ -81,7 +81,7 @@ class ExerciseSpec(_Frozen):
     points: PointsSpec = PointsSpec()
 
     @model_validator(mode="after")
-    def _floor_reachable(self) -> "ExerciseSpec":
+    def _floor_reachable(self) -> ExerciseSpec:
         if self.training.train_accuracy_floor > 1:
             raise ValueError("training.min_train_accuracy must be at most 1")
         return self

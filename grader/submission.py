@@ -124,11 +124,13 @@ def load_submission(path: str | Path) -> Submission:
     if not path.is_file():
         raise SubmissionNotFoundError(f"{path}: no such file (expected a .ipynb notebook or a .py module)")
     if path.suffix not in (".ipynb", ".py"):
-        raise SubmissionNotFoundError(f"{path}: cnngrade grades .ipynb notebooks and .py modules, not {path.suffix or 'files without a suffix'}")
+        raise SubmissionNotFoundError(f"{path}: cnngrade grades .ipynb notebooks and .py modules, "
+                                      f"not {path.suffix or 'files without a suffix'}")
     kind: Kind = "notebook" if path.suffix == ".ipynb" else "module"
     size = path.stat().st_size
     if size > MAX_SUBMISSION_BYTES:
-        return Submission(path, kind, "", problem=f"{path.name} is {size} bytes; submissions are capped at {MAX_SUBMISSION_BYTES} bytes.")
+        return Submission(path, kind, "", problem=f"{path.name} is {size} bytes; submissions are capped at "
+                                                 f"{MAX_SUBMISSION_BYTES} bytes.")
     data = path.read_bytes()
     digest = sha256_hex(data)
     if not data.strip():

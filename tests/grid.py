@@ -102,7 +102,8 @@ def sample(n: int, seed: int | None = None) -> list[Variant]:
     A greedy covering: each pick is the variant covering the most still-uncovered axis values, each weighted by
     how rare it is in the grid (so values only few models allow, such as functional or input_shape, are not left
     for last, when no variant can take them together), then (as a tie breaker, and once every value is covered)
-    the most still-uncovered pairs of values, so a larger ``n`` also spreads over combinations. Ties go to the first in an order shuffled by ``seed``: deterministic for a seed.
+    the most still-uncovered pairs of values, so a larger ``n`` also spreads over combinations. Ties go to the
+    first in an order shuffled by ``seed``: deterministic for a seed.
     ``seed=None`` reads $CNNGRADE_GRID_SEED, else ``DEFAULT_SEED``. Raises ValueError when ``n`` variants cannot
     cover every value (3 suffice here).
     """

@@ -153,7 +153,7 @@ def test_solutions_and_exercises_are_hidden(mnist_path: Path) -> None:
 
 @full_only
 def test_planted_files_do_not_persist_and_remount_fails(mnist_path: Path) -> None:
-    """Planting `keras.json`, a `.pth`, an IPython startup file, `sitecustomize.py`; `mount -o remount,rw /`: the system is read-only, `$HOME` is per run, remount fails, the next submission is unaffected."""
+    """Planting `keras.json`, a `.pth`, an IPython startup file, `sitecustomize.py`; `mount -o remount,rw /`: the system is read-only, `$HOME` is per run, remount fails, the next submission is unaffected."""  # noqa: E501 (one line: the attack table quotes it)
     import site
 
     host = [Path.home() / ".keras" / "keras.json", Path.home() / ".ipython/profile_default/startup/00-evil.py"]

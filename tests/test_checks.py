@@ -212,7 +212,8 @@ def test_callback_crash_on_logs_acc_is_explained_once_on_ran() -> None:
 def test_unfilled_starter_says_what_is_missing() -> None:
     pop = CellError(cell=None, line=24, where="entry point train_mnist_conv()", type="KeyError",
                     message="'pop from an empty set'",
-                    traceback="  cell 3, line 24, in train_mnist_conv\n    history = model.fit(\nKeyError: 'pop from an empty set'")
+                    traceback="  cell 3, line 24, in train_mnist_conv\n    history = model.fit(\n"
+                              "KeyError: 'pop from an empty set'")
     source = "model = tf.keras.models.Sequential([\n    # YOUR CODE HERE\n])\nhistory = model.fit(\n)"
     ev = _evidence([], errors=(pop,), fit_error="KeyError: 'pop from an empty set'", x_kind="NoneType", source=source)
     report = _report(ev)

@@ -76,7 +76,8 @@ def test_fail_fast_run_through_the_cli(tmp_path: Path, mnist_path: Path) -> None
 
 
 def test_cli_does_not_import_tensorflow() -> None:
-    code = "import sys, grader.cli, grader.api, grader.batch.coordinator; print('tensorflow' in sys.modules or 'keras' in sys.modules)"
+    code = ("import sys, grader.cli, grader.api, grader.batch.coordinator; "
+            "print('tensorflow' in sys.modules or 'keras' in sys.modules)")
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip() == "False"
 
 

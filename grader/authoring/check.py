@@ -141,7 +141,8 @@ def run_check(*, repo: Path, exercise: str | None = None, seeds: int = 1, jobs: 
     gradable = [ex for ex in exercises if ex.spec is not None]
     if any(ex.solutions or ex.known_bad for ex in gradable):
         # Each dataset is found and verified once, before any training (a missing one is exit 3, not N failures).
-        datasets = {name: str(resolve_dataset(name, data=data)) for name in {ex.spec.dataset.name for ex in gradable}}
+        names = {ex.spec.dataset.name for ex in gradable if ex.spec is not None}
+        datasets: dict[str, str] = {name: str(resolve_dataset(name, data=data)) for name in names}
         cases += _grade_all(gradable, repo=repo, seeds=seeds, jobs=jobs, datasets=datasets, cpu=cpu, on_case=on_case)
     return CheckResult(cases)
 

@@ -44,7 +44,7 @@ def _escape(text: str, *, prop: bool = False) -> str:
     return text.replace(":", "%3A").replace(",", "%2C") if prop else text
 
 
-def annotations(result: CheckResult, *, root: Path) -> list[str]:
+def error_annotations(result: CheckResult, *, root: Path) -> list[str]:
     lines = []
     for case in result.cases:
         if case.ok:
@@ -73,7 +73,7 @@ def report_to_github(result: CheckResult, *, root: Path, env: Mapping[str, str] 
     """On GitHub Actions: print error annotations and append the job summary. False elsewhere."""
     if env.get("GITHUB_ACTIONS") != "true":
         return False
-    for line in annotations(result, root=root):
+    for line in error_annotations(result, root=root):
         print(line, file=out)
     summary = env.get("GITHUB_STEP_SUMMARY")
     if summary:

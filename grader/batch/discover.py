@@ -104,7 +104,7 @@ class _Context:
 def _walk(root: Path, exclude: tuple[Path, ...] = (), skip_top: frozenset[str] = frozenset()) -> list[Path]:
     """Every plain file under ``root``, skipping editor and OS debris, ``exclude`` (a results folder kept
     inside the submissions), the top-level folders in ``skip_top`` and never following links."""
-    found = []
+    found: list[Path] = []
     for folder, dirs, files in os.walk(root, followlinks=False):
         top = Path(folder) == root
         dirs[:] = sorted(d for d in dirs if _is_walked_dir(Path(folder) / d, exclude)
@@ -132,7 +132,7 @@ def _student_folders(ctx: _Context, skip_top: frozenset[str], exclude: tuple[Pat
     """``(folder, owner)`` for each folder that stands for one student, whatever it holds."""
     if ctx.pattern is not None:
         return []
-    found = []
+    found: list[tuple[str, _Owner]] = []
     for child in sorted(ctx.root.iterdir()):
         if not child.is_dir() or not _is_walked_dir(child, exclude) or child.name in skip_top:
             continue

@@ -92,7 +92,7 @@ class EpochOutput:
 class _Reader(threading.Thread):
     """Drains one pipe: forwards to ``target`` within the shared budget, feeds ``epochs``, acknowledges syncs."""
 
-    def __init__(self, read_fd: int, target: int, sentinel: bytes, capture: "StreamCapture") -> None:
+    def __init__(self, read_fd: int, target: int, sentinel: bytes, capture: StreamCapture) -> None:
         super().__init__(daemon=True, name=f"cnngrade-capture-{target}")
         self.read_fd, self.target, self.sentinel, self.capture = read_fd, target, sentinel, capture
         self.synced = threading.Event()

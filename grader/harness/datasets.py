@@ -30,10 +30,11 @@ def make_loader(path: str, train_limit: int | None, test_limit: int | None, requ
 
 def install(loader: Callable[..., Arrays]) -> None:
     """Replace ``load_data`` in every imported ``*.datasets.mnist`` module (keras, keras.src, tf.keras)."""
-    import keras  # noqa: F401  (imports the dataset modules)
-    import keras.datasets.mnist
-    import keras.src.datasets.mnist
+    # Imported for their side effect: the modules must be in sys.modules to be patched below.
+    import keras  # noqa: F401
+    import keras.datasets.mnist  # noqa: F401
+    import keras.src.datasets.mnist  # noqa: F401
 
     for name, module in list(sys.modules.items()):
         if name.endswith("datasets.mnist") and hasattr(module, "load_data"):
-            setattr(module, "load_data", loader)
+            module.load_data = loader  # type: ignore[attr-defined]

@@ -44,7 +44,7 @@ class BudgetExhausted(RuntimeError):
     """
 
 
-class RecordingLogs(dict):  # type: ignore[type-arg]
+class RecordingLogs(dict):
     """A copy of Keras' logs that remembers which keys the student's callback asked for."""
 
     def __init__(self, data: dict[str, Any], reads: list[str]) -> None:
@@ -78,11 +78,14 @@ def _shape(shape: Any) -> list[int | None] | None:
 def _built_shape(model: keras.Model) -> list[int | None] | None:
     """The input shape a model was built with (no sample of the data, no Input), when Keras kept it."""
     shapes = getattr(model, "_build_shapes_dict", None) or {}
-    first = next(iter(shapes.values()), None)
-    return _shape(first)[1:] if first is not None and _shape(first) else None
+    first = _shape(next(iter(shapes.values()), None))
+    return first[1:] if first else None
 
 
-def _describe(model: keras.Model, x_shape: list[int] | None) -> tuple[list[LayerInfo], list[int | None] | None, list[int | None] | None]:
+Shape = list[int | None] | None
+
+
+def _describe(model: keras.Model, x_shape: list[int] | None) -> tuple[list[LayerInfo], Shape, Shape]:
     layers = [LayerInfo(class_name=type(l).__name__, name=str(l.name))
               for l in model._flatten_layers(include_self=False, recursive=True)
               if type(l).__name__ != "InputLayer"]
@@ -299,5 +302,5 @@ def install(state: RunState, epochs_out: EpochOutput, scratch: Path) -> Callable
         return history
 
     # No __wrapped__: Keras' own fit must not be reachable from the student's code (training outside the budget).
-    keras.Model.fit = fit  # type: ignore[method-assign]
+    keras.Model.fit = fit
     return fit

@@ -111,7 +111,7 @@ def run_notebook(state: RunState) -> dict[str, Any]:
             record_error(error, state, cells, "")
     state.cell = None
     state.cells = cells
-    return shell.user_ns  # type: ignore[no-any-return]
+    return shell.user_ns
 
 
 def run_module(state: RunState) -> dict[str, Any]:
