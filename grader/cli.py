@@ -269,7 +269,8 @@ def _progress(quiet: bool) -> Any:
               help="Exercise id or spec path [default: mnist-single-conv]; where ids are looked up: "
                    "cnngrade exercises --help.")
 @click.option("--data", metavar="PATH", help="mnist.npz or a folder holding it [default: $CNNGRADE_DATA, Keras' cache].")
-@click.option("--seed", type=int, default=None, help="Seed for all randomness [default: fixed, recorded in the report].")
+@click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=None,
+              help="Seed for all randomness, 0 to 2**32-1 [default: fixed, recorded in the report].")
 @click.option("--full", is_flag=True, help="Train even when the architecture is wrong (slower, more feedback).")
 @click.option("--cpu", is_flag=True, help="Train on the CPU even when a GPU is visible.")
 @click.option("--timeout", type=float, metavar="SECONDS", callback=positive_seconds,

@@ -62,7 +62,8 @@ def _batch_printer(quiet: bool, live: bool) -> Any:
 @click.option("--cluster", metavar="ADDRESS", help="Send the work to a Dask scheduler (e.g. tcp://host:8786).")
 @click.option("--pattern", metavar="REGEX", help="Find files by a regex over their path, with a (?P<student>...) group.")
 @click.option("--force", is_flag=True, help="Regrade everyone, even results that are up to date.")
-@click.option("--seed", type=int, default=None, help="Seed for all randomness [default: fixed, recorded in the report].")
+@click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=None,
+              help="Seed for all randomness, 0 to 2**32-1 [default: fixed, recorded in the report].")
 @click.option("--full", is_flag=True, help="Train even when the architecture is wrong (slower, more feedback).")
 @click.option("--cpu", is_flag=True, help="Train on the CPU even when GPUs are visible.")
 @click.option("--timeout", type=float, metavar="SECONDS", callback=positive_seconds,
@@ -80,7 +81,8 @@ def grade(submissions: Path, results: Path, exercise: str | None, data: str | No
     Layouts: a file or folder per student, Canvas downloads (lastfirst_123_456_x.ipynb),
     Gradescope exports (submission_123/), nbgrader (submitted/<student>/<assignment>/), or --pattern.
     Each result is written as soon as it is known; rerunning skips students whose file, exercise
-    version, grader version and seed are unchanged, so an interrupted run just continues.
+    rules and version, grader version, seed and grading options (--full, --cpu, --timeout,
+    --threads) are unchanged, so an interrupted run just continues.
     Identical files are trained once. Finding no student at all (a wrong path, most often) is a usage
     error unless --allow-empty.
     """

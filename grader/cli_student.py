@@ -66,6 +66,8 @@ def starter(exercise: str | None, folder: Path, force: bool) -> None:
             raise UsageError(f"cannot read the starter of exercise {spec.id}: {source}: {exc.strerror or exc}"
                              ) from exc
         target = folder / f"{spec.id}.ipynb"
+        if target.is_dir():
+            raise UsageError(f"{target} is a folder; choose another folder with -o")
         if target.exists() and not force:
             raise UsageError(f"{target} exists already (it may hold your work); pass --force to overwrite it, or "
                              "choose another folder with -o")

@@ -191,7 +191,7 @@ def locate_exercise(ref: str | os.PathLike[str] | None = None) -> Located:
     ref = DEFAULT_EXERCISE if ref is None else ref
     text = os.fspath(ref)
     path = Path(text)
-    if _is_file(path):
+    if _is_file(path) and path.suffix == ".toml":  # a stray file named like an id is not a spec
         spec = load_spec(path)
         return Located(spec.id, path.parent, Source("path", path.parent), spec)
     if _is_file(path / SPEC_FILE):

@@ -120,6 +120,7 @@ def write_atomic(path: Path, text: str | bytes) -> None:
     The temporary file is created as any new file is (mode 0666 less the umask), not with ``tempfile.mkstemp``,
     which forces 0600 whatever the umask: results a TA could not read, a starter only its author could.
     """
+    path = Path(os.path.realpath(path))  # a link given as the output: write its target, keep the link
     path.parent.mkdir(parents=True, exist_ok=True)
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
     for attempt in range(100):

@@ -24,13 +24,27 @@ def scratch_dir(kind: str = "") -> Iterator[Path]:
     """A fresh folder ``cnngrade-<kind>...``, held locked while in use and removed on the way out."""
     folder = Path(tempfile.mkdtemp(prefix=PREFIX + kind))
     lock_path = folder.with_name(folder.name + LOCK)
-    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+    fd = _locked(lock_path)
+    folder.mkdir(mode=0o700, exist_ok=True)  # a sweep that won the race to the new lock removed the empty folder
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
         yield folder
     finally:
         shutil.rmtree(folder, ignore_errors=True)
         lock_path.unlink(missing_ok=True)
+        os.close(fd)
+
+
+def _locked(lock_path: Path) -> int:
+    """Create and lock ``lock_path``. A sweep may remove a lock file between its creation and the lock (it saw an
+    unheld lock): the lock then belongs to a file no longer there, so lock a fresh one."""
+    while True:
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            if os.fstat(fd).st_ino == os.stat(lock_path).st_ino:
+                return fd
+        except FileNotFoundError:
+            pass
         os.close(fd)
 
 
@@ -50,6 +64,8 @@ def sweep(root: Path | None = None) -> list[Path]:
             continue
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            if os.fstat(fd).st_ino != os.stat(lock_path).st_ino:
+                raise OSError("replaced")  # a new owner made a fresh lock file meanwhile
         except OSError:
             os.close(fd)
             continue  # held: its owner is alive

@@ -33,8 +33,8 @@ def exit_status(exc: KeyboardInterrupt) -> int:
 
 
 def _raise(signum: int, frame: FrameType | None) -> None:
-    # Later signals while unwinding are ignored: one is enough, and a second would cut the cleanup short.
-    for sig in HANDLED:
+    # Later signals while unwinding are ignored (Ctrl-C too): one is enough, and a second would cut the cleanup short.
+    for sig in (*HANDLED, signal.SIGINT):
         signal.signal(sig, signal.SIG_IGN)
     raise Terminated(signum)
 
@@ -51,3 +51,18 @@ def terminate_as_interrupt() -> Iterator[None]:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+@contextmanager
+def deferred_signals() -> Iterator[None]:
+    """Hold SIGINT, SIGTERM and SIGHUP until the block is done (the gradebook is written whole); a signal that
+    arrived meanwhile is delivered on the way out."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    held = {signal.SIGINT, *HANDLED}
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)

@@ -47,7 +47,7 @@ def sha256_hex(data: bytes) -> str:
 
 def _decode(data: bytes, path: Path) -> tuple[str | None, str | None]:
     if b"\x00" in data[:8192]:
-        return None, f"{path.name} is a binary file, not a {'notebook' if path.suffix == '.ipynb' else 'Python file'}."
+        return None, f"{path.name} is a binary file, not a {'notebook' if path.suffix.lower() == '.ipynb' else 'Python file'}."
     try:
         return data.decode("utf-8"), None
     except UnicodeDecodeError as exc:
@@ -98,7 +98,9 @@ def _notebook_units(text: str, path: Path) -> tuple[tuple[CodeUnit, ...], str | 
     except ValueError as exc:
         return (), str(exc), ()
     notes: list[str] = []
-    language = (node.get("metadata", {}).get("kernelspec", {}) or {}).get("language")
+    metadata = node.get("metadata")
+    kernelspec = metadata.get("kernelspec") if isinstance(metadata, dict) else None
+    language = kernelspec.get("language") if isinstance(kernelspec, dict) else None
     if language and str(language).lower() != "python":
         notes.append(f"The notebook's kernelspec names language {language!r}; it was run as Python.")
     cells = node.get("cells", [])
@@ -123,10 +125,10 @@ def load_submission(path: str | Path) -> Submission:
                                       f"cnngrade grade {path} -o RESULTS")
     if not path.is_file():
         raise SubmissionNotFoundError(f"{path}: no such file (expected a .ipynb notebook or a .py module)")
-    if path.suffix not in (".ipynb", ".py"):
+    if path.suffix.lower() not in (".ipynb", ".py"):
         raise SubmissionNotFoundError(f"{path}: cnngrade grades .ipynb notebooks and .py modules, "
                                       f"not {path.suffix or 'files without a suffix'}")
-    kind: Kind = "notebook" if path.suffix == ".ipynb" else "module"
+    kind: Kind = "notebook" if path.suffix.lower() == ".ipynb" else "module"
     size = path.stat().st_size
     if size > MAX_SUBMISSION_BYTES:
         return Submission(path, kind, "", problem=f"{path.name} is {size} bytes; submissions are capped at "

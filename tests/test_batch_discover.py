@@ -136,7 +136,9 @@ def test_links_are_not_followed(tmp_path: Path) -> None:
 
 def test_result_names_are_safe_and_distinct(tmp_path: Path) -> None:
     store = ResultStore(tmp_path)
-    assert file_stem("../../etc/passwd") == "etc_passwd" and file_stem("...") == "student"
+    assert file_stem("../../etc/passwd").startswith("etc_passwd-") and file_stem("...").startswith("student-")
+    assert file_stem("alice") == "alice" and file_stem("张伟") == "张伟"  # safe names, any script, stay as they are
+    assert file_stem("a b") != file_stem("a/b") and file_stem("a b") == file_stem("a b")  # stable, never shared
     assert store.path("a b") != store.path("a/b")
     (tmp_path / "students" / ".alice.json.123.tmp").write_text("{")
     ResultStore(tmp_path)

@@ -30,7 +30,9 @@ def _evidence(accs: list[float], *, stop_at: int | None = None, key: str = "accu
     stops = [StopEvent(callback="myCallback", hook="on_epoch_end", epoch=stop_at)] if stop_at else []
     records = [FitRecord(index=i, cell=3, epochs_asked=20, epochs_allowed=20, epochs=epochs, stops=stops, callbacks=cbs,
                          stop_training_at_end=bool(stop_at), error=fit_error, rejected=rejected, x_kind=x_kind,
-                         architecture_problems=["found 2 convolution layers; exactly 1 required"] if rejected else [])
+                         architecture_problems=["found 2 convolution layers; exactly 1 required"] if rejected else [],
+                         # What the run records for metrics=['accuracy'] (or ['acc']): Keras' own top-1 metric.
+                         metric_classes={key: "SparseCategoricalAccuracy"})
                for i in range(1, fits + 1)]
     record = RunRecord(seed=1, fits=records, errors=list(errors), finished=True)
     sub = Submission(Path("s.ipynb"), "notebook", "0" * 64, units=(CodeUnit(3, source),))

@@ -20,6 +20,7 @@ from grader.errors import UsageError
 from grader.exercises import find_exercise
 from grader.report import Report
 from grader.scratch import scratch_dir, sweep
+from grader.signals import deferred_signals
 from grader.spec import ExerciseSpec
 from grader.submission import MAX_SUBMISSION_BYTES, sha256_hex
 
@@ -98,22 +99,32 @@ def _plan(discovery: Discovery, store: ResultStore, spec: ExerciseSpec, *, seed:
         sha = sha256_hex(data) if data is not None else sha256_hex((entry.problem or "").encode())
         previous = None if force else store.load(entry.student)
         key = ReuseKey.of(sha256=sha, spec=spec, seed=seed, options=options)
-        if previous is not None and key.matches(previous):
+        same_kind = previous is not None and _suffix(previous.extra_data.submission) == _suffix(_shown(entry))
+        if previous is not None and same_kind and key.matches(previous):
             plan.reused.append((entry, previous))
             continue
-        plan.options_changed += previous is not None and key.same_file(previous)
         if data is None:
             plan.problems.append((entry, sha))
         else:
-            plan.groups.setdefault(sha, []).append(entry)
-            plan.content[sha] = data
+            plan.options_changed += previous is not None and same_kind and key.same_file(previous)
+            # Same bytes under another suffix is another submission: a .py is not run as a notebook.
+            group = f"{sha}|{_suffix(_shown(entry))}"
+            plan.groups.setdefault(group, []).append(entry)
+            plan.content[group] = data
     return plan
+
+
+def _suffix(name: str) -> str:
+    return PurePosixPath(name.split("!")[-1]).suffix.lower()
+
+
+def _shown(entry: Entry) -> str:
+    return entry.chosen.shown if entry.chosen else entry.student
 
 
 def _neutral_name(entry: Entry) -> str:
     """The name a group's shared file is graded under: the same for every member, naming nobody."""
-    suffix = entry.chosen.path.suffix if entry.chosen else ".py"
-    return NEUTRAL_STEM + suffix
+    return NEUTRAL_STEM + (_suffix(entry.chosen.path.name) if entry.chosen else ".py")
 
 
 def _own_name(entry: Entry, shown: str) -> str:
@@ -179,7 +190,7 @@ def grade_batch(*, submissions: Path, results: Path, exercise: str | Path | None
     started = time.monotonic()
     spec, _ = find_exercise(exercise)
     results = results.resolve()
-    options = grading_options(full=full, cpu=cpu, timeout_s=timeout_s, threads=threads)
+    options = grading_options(spec, full=full, cpu=cpu, timeout_s=timeout_s, threads=threads)
     sweep()  # scratch folders of killed runs
     with scratch_dir("batch-") as staging:
         discovery = discover(submissions, staging=staging, entry_point=spec.entry_point, pattern=pattern,
@@ -229,10 +240,23 @@ def _grade_batch(discovery: Discovery, results: Path, store: ResultStore, spec: 
             _run(tasks, plan, workers, store, summary, progress, spec=spec, seed=seed, options=options)
     finally:
         summary.wall_s = time.monotonic() - started
-        duplicates = [[e.student for e in members] for members in plan.groups.values() if len(members) > 1]
-        write_gradebook(results, store.all_reports(), ignored=discovery.ignored, duplicates=duplicates,
-                        wall_s=summary.wall_s)
+        # The gradebook holds this class as it is now (a result file of a student no longer in SUBMISSIONS is
+        # left alone, not counted); a signal while it is written waits until it is whole.
+        with deferred_signals():
+            reports = [r for r in (store.load(e.student) for e in discovery.entries) if r is not None]
+            write_gradebook(results, reports, ignored=discovery.ignored, duplicates=_duplicates(reports),
+                            wall_s=summary.wall_s)
     return summary
+
+
+def _duplicates(reports: list[Report]) -> list[list[str]]:
+    """Students whose files are byte-identical (same sha256 and kind), from every result, reused ones too."""
+    groups: dict[str, list[str]] = {}
+    for r in reports:
+        d = r.extra_data
+        if d.status != "error" and d.submission_sha256:
+            groups.setdefault(f"{d.submission_sha256}|{_suffix(d.submission)}", []).append(d.student or "")
+    return sorted(sorted(g) for g in groups.values() if len(g) > 1)
 
 
 def _run(tasks: list[GradeTask], plan: _Plan, workers: Any, store: ResultStore, summary: BatchResult,
@@ -252,8 +276,8 @@ def _run(tasks: list[GradeTask], plan: _Plan, workers: Any, store: ResultStore, 
             members = plan.groups[task.key]
             # One report per distinct file, parsed once; each student gets a personalised copy of it.
             base = (Report.model_validate_json(outcome.report_json) if outcome.report_json else
-                    not_graded_report(spec=spec, shown=task.name, sha256=task.key, error=outcome.error or "?",
-                                      seed=seed))
+                    not_graded_report(spec=spec, shown=task.name, sha256=task.key.split("|")[0],
+                                      error=outcome.error or "?", seed=seed))
             for entry in members:
                 shown = entry.chosen.shown if entry.chosen else entry.student
                 _record(store, summary, progress, _personalise(base, entry, shown=shown, copies=len(members),

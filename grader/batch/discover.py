@@ -211,7 +211,7 @@ def _unwrap(root: Path) -> Path:
     return root
 
 
-def _add_file(entry: Entry, path: Path, shown: str, staging: Path) -> None:
+def _add_file(entry: Entry, path: Path, shown: str, staging: Path, depth: int = 0) -> None:
     suffix = path.suffix.lower()
     if path.is_symlink():
         entry.problems.append(f"{shown} is a link, not a file, and was not followed")
@@ -222,11 +222,14 @@ def _add_file(entry: Entry, path: Path, shown: str, staging: Path) -> None:
             entry.problems.append(f"{shown} cannot be read ({exc.strerror or exc})")
             return
         entry.files.append(Candidate(path, shown, layouts.revision(path.name), mtime))
+    elif suffix == ".zip" and depth > 0:
+        # One level only: each archive has its own size cap, so nesting would multiply it (a nested zip bomb).
+        entry.problems.append(f"{shown} is a zip inside a zip and was not unpacked; hand in the notebook itself")
     elif suffix == ".zip":
         target = Path(tempfile.mkdtemp(dir=staging))
         try:
             for member in extract(path, target):
-                _add_file(entry, member, f"{shown}!{member.relative_to(target).as_posix()}", staging)
+                _add_file(entry, member, f"{shown}!{member.relative_to(target).as_posix()}", staging, depth + 1)
         except ArchiveError as exc:
             entry.problems.append(str(exc))
     else:
@@ -264,6 +267,7 @@ def discover(submissions: Path, *, staging: Path, entry_point: str | None = None
         raise UsageError(f"{submissions}: no such file or folder")
     if submissions.is_file() and submissions.suffix.lower() == ".zip":
         try:
+            (staging / "export").mkdir(parents=True, exist_ok=True)  # an empty archive (or all members skipped) unpacks nothing
             extract(submissions, staging / "export")
         except ArchiveError as exc:
             raise UsageError(str(exc)) from exc

@@ -6,6 +6,7 @@ the seed all match and the grader did decide a grade; anything else is graded ag
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from dataclasses import dataclass
@@ -18,23 +19,31 @@ from grader.report import Report, write_report
 from grader.spec import ExerciseSpec
 
 STUDENTS = "students"
-_UNSAFE = re.compile(r"[^A-Za-z0-9._@+-]+")
+_UNSAFE = re.compile(r"[^\w.@+-]+")  # \w: letters of every script, so 张伟 keeps its name
 
 
 def file_stem(student: str) -> str:
-    """A file name for ``student`` that is safe on every file system (no separators, no leading dot)."""
-    stem = _UNSAFE.sub("_", student).strip("._") or "student"
-    return stem[:120]
+    """A file name for ``student``, safe on every file system (no separators, no leading dot), the same on every
+    run whoever else is in the class: a name that had to be changed gets a short hash of the original, so two
+    students never share a file and adding or removing a classmate never moves anyone's result."""
+    stem = _UNSAFE.sub("_", student).strip("._")[:100] or "student"
+    if stem != student:
+        stem += "-" + hashlib.sha256(student.encode()).hexdigest()[:8]
+    return stem
 
 
-def grading_options(*, full: bool, cpu: bool, timeout_s: float | None, threads: int | None) -> dict[str, str]:
-    """The options that can change a verdict, as they are compared on a rerun.
+def grading_options(spec: ExerciseSpec, *, full: bool, cpu: bool, timeout_s: float | None,
+                    threads: int | None) -> dict[str, str]:
+    """What can change a verdict besides the file, as compared on a rerun: the options, with their effective
+    values (``--timeout`` equal to the exercise's limit is no change), and the exercise's rules themselves (an
+    edited spec whose version was not bumped still regrades).
 
     ``--data`` is not among them: every source is verified against the same array hashes, so it cannot change
     a verdict. Automatic threads (``-j`` sharing the cores) are not either: only an explicit ``--threads``.
     """
-    return {"full": str(full).lower(), "cpu": str(cpu).lower(), "timeout_s": "default" if timeout_s is None else
-            f"{timeout_s:g}", "threads": "auto" if threads is None else str(threads)}
+    rules = hashlib.sha256(spec.model_dump_json().encode()).hexdigest()[:16]
+    return {"full": str(full).lower(), "cpu": str(cpu).lower(), "timeout_s": f"{timeout_s or spec.limits.timeout_s:g}",
+            "threads": "auto" if threads is None else str(threads), "spec": rules}
 
 
 @dataclass(frozen=True)

@@ -75,13 +75,20 @@ class LocalWorkers:
         self._pool.shutdown(wait=True, cancel_futures=cancel)
 
 
+ADDRESS = re.compile(r"(tcp|tls)://\[?([^\]/]+?)\]?:(\d+)/?|\[?([^\]/:]+|[0-9a-fA-F:]+)\]?:(\d+)")
+
+
 def _probe(address: str) -> None:
-    """Fail in a second, not after Dask's connect timeout, when nothing listens at a tcp:// address."""
-    match = re.fullmatch(r"(?:tcp://)?\[?([^\]]+?)\]?:(\d+)", address)
+    """Refuse an address that is not ``[tcp|tls]://host:port`` at once, and fail in a second, not after Dask's
+    connect timeout, when nothing listens there (a half-built Client would also hang at exit)."""
+    match = ADDRESS.fullmatch(address)
     if match is None:
-        return  # another transport (tls://, ucx://): let Dask judge it
+        raise UsageError(f"--cluster {address!r} is not a Dask scheduler address: expected tcp://HOST:PORT "
+                         "(or tls://HOST:PORT)")
+    host = match.group(2) or match.group(4)
+    port = int(match.group(3) or match.group(5))
     try:
-        socket.create_connection((match.group(1), int(match.group(2))), timeout=5).close()
+        socket.create_connection((host, port), timeout=5).close()
     except OSError as exc:
         raise ClusterError(f"cannot reach the Dask scheduler at {address}: {exc}") from exc
 
