@@ -161,3 +161,33 @@ def test_scratch_of_a_killed_run_is_swept_and_a_live_one_kept(tmp_path: Path) ->
         assert sweep(tmp_path) == [] and held.is_dir()
     finally:
         os.close(fd)
+
+
+def test_same_bytes_under_another_suffix_are_graded_as_their_own_kind(tmp_path: Path) -> None:
+    folder = tmp_path / "class"
+    folder.mkdir()
+    (folder / "alice.ipynb").write_text("{}")  # not a notebook
+    (folder / "bob.py").write_text("{}")  # a valid (if idle) module
+    shutil.copy(FIXTURES / "malformed.ipynb", folder / "carol.IPYNB")  # the suffix's case does not matter
+    run = _grade(folder, tmp_path / "results")
+    assert run.returncode == 0, run.stderr
+    graded = _results(tmp_path / "results")
+    assert "not a Jupyter notebook" in graded["alice"][0].tests[0].output
+    assert "alice" not in graded["bob"][1] and graded["bob"][0].tests[0].status == "passed"  # ran as a module
+    assert graded["carol"][0].extra_data.status == "error" and "carol.IPYNB" in graded["carol"][0].tests[0].output
+
+
+def test_gradebook_is_the_class_as_it_is_now(tmp_path: Path) -> None:
+    folder = tmp_path / "class"
+    folder.mkdir()
+    for name in ("张伟.ipynb", "li.ipynb", "dropped.ipynb"):
+        (folder / name).write_bytes(b"")
+    results = tmp_path / "results"
+    assert _grade(folder, results).returncode == 0
+    (folder / "dropped.ipynb").unlink()
+    (folder / "new.ipynb").write_bytes(b"")
+    again = _grade(folder, results)
+    assert "(1 graded now, 2 unchanged)" in again.stdout  # adding or removing a classmate moves nobody's result
+    rows = (results / "grades.csv").read_text().splitlines()[1:]
+    assert sorted(r.split(",")[0] for r in rows) == sorted(["张伟", "li", "new"])
+    assert (results / "students" / "张伟.json").is_file()
