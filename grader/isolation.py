@@ -14,6 +14,7 @@ import shutil
 import stat
 import site
 import subprocess
+import tempfile
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -90,8 +91,10 @@ def nobody_can_run_python() -> bool:
 
 def default_hidden(extra: Iterable[Path] = ()) -> tuple[Path, ...]:
     """Folders a submission must not read: the grader's checkout (solutions, exercises, tests), $HOME, the
-    current folder and whatever the caller adds (the submission's folder, the results folder)."""
-    candidates = [Path(grader.__file__).resolve().parent.parent, Path.home(), Path.cwd(), *extra]
+    current folder, the temp folder (where other runs keep their scratch, when $TMPDIR is not /tmp) and whatever
+    the caller adds (the submission's folder, the results folder). The run's own scratch is bound back on top."""
+    candidates = [Path(grader.__file__).resolve().parent.parent, Path.home(), Path.cwd(), Path(tempfile.gettempdir()),
+                  *extra]
     return tuple(sorted({p.resolve() for p in candidates if p.exists() and p.resolve() != Path("/")}))
 
 

@@ -200,3 +200,30 @@ def test_readme_lists_every_attack() -> None:
     names = [n for n in globals() if n.startswith("test_") and n != "test_readme_lists_every_attack"]
     missing = [n for n in names if f"`{n}" not in table]
     assert not missing, f"run python benchmarks/attack_table.py to regenerate README's table: {missing}"
+
+
+@full_only
+def test_other_runs_scratch_is_hidden_when_the_temp_folder_is_not_tmp(mnist_path: Path, tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """Reading a classmate's running grade (`cnngrade-task-*/submission.py`) when `$TMPDIR` is not `/tmp` (HPC `/scratch`): hidden, nothing read."""  # noqa: E501 (one line: the attack table quotes it)
+    import shutil
+    import tempfile
+
+    base = Path("/srv") / f"cnngrade-test-tmp-{os.getpid()}"
+    try:
+        base.mkdir(parents=True)
+    except OSError:
+        pytest.skip("needs a writable folder outside /tmp for $TMPDIR")
+    try:
+        classmate = base / "cnngrade-task-abc123" / "submission.py"
+        classmate.parent.mkdir()
+        classmate.write_text("# a classmate's solution\n")
+        attack = tmp_path / "read_classmate.py"
+        attack.write_text(f"from pathlib import Path\nif Path({str(classmate)!r}).exists():\n"
+                          f"    raise RuntimeError('LEAKED: ' + Path({str(classmate)!r}).read_text())\n")
+        monkeypatch.setattr(tempfile, "tempdir", str(base))
+        report = grade(submission=attack, exercise=SPEC, data=mnist_path)
+        assert "LEAKED" not in _errors(report), _errors(report)
+        assert report.tests[0].status == "passed", _errors(report)
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
