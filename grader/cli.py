@@ -55,10 +55,14 @@ Exit codes (each command's --help lists its own):
        grade keeps finished results, rerun the same command to finish"""
 
 
+MIN_TIMEOUT_S = 1.0  # below a second nothing can even start: such a limit fails every student for the grader's typo
+
+
 def positive_seconds(ctx: click.Context, param: click.Parameter, value: float | None) -> float | None:
-    """``--timeout``: a finite number of seconds above 0 (0 or a negative limit would fail every student)."""
-    if value is not None and not (math.isfinite(value) and value > 0):
-        raise click.BadParameter(f"must be a number of seconds above 0, not {value:g}", ctx, param)
+    """``--timeout``: a finite number of seconds, at least one (0 or a negative limit would fail every student)."""
+    if value is not None and not (math.isfinite(value) and value >= MIN_TIMEOUT_S):
+        raise click.BadParameter(f"must be a number of seconds above 0 (at least {MIN_TIMEOUT_S:g}), not {value:g}",
+                                 ctx, param)
     return value
 
 

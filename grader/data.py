@@ -288,8 +288,13 @@ def resolve_mnist(*, data: str | os.PathLike[str] | None = None, download: bool 
     else:
         cached = keras_cache_dir() / "mnist.npz"
         if cached.is_file():
-            path = cached
-        elif download:
+            try:
+                verify_mnist(cached)
+            except DataError as exc:  # a copy some other tool left truncated or altered: say how to get a good one
+                raise DataError(f"{exc}\nIt is in Keras' cache: delete {cached} and run again to download a verified "
+                                "copy, or point --data / CNNGRADE_DATA at one.") from exc
+            return cached.resolve()
+        if download:
             path = _download(cached)
         else:
             raise DataError(f"MNIST was not found in Keras' cache ({cached}).\n{HOW_TO_PROVIDE}")

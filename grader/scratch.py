@@ -29,9 +29,27 @@ def scratch_dir(kind: str = "") -> Iterator[Path]:
     try:
         yield folder
     finally:
-        shutil.rmtree(folder, ignore_errors=True)
-        lock_path.unlink(missing_ok=True)
+        _remove(folder)
+        if not folder.exists():  # a folder that survived keeps its lock file, so a later sweep retries it
+            lock_path.unlink(missing_ok=True)
         os.close(fd)
+
+
+def _remove(folder: Path) -> None:
+    """Remove ``folder`` even where the run took the write bit off its own subfolders (when not root)."""
+
+    def retry(function: object, path: str, _exc: object) -> None:
+        try:
+            os.chmod(os.path.dirname(path), 0o700)
+            if os.path.isdir(path) and not os.path.islink(path):
+                os.chmod(path, 0o700)
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                os.unlink(path)
+        except OSError:
+            pass
+
+    shutil.rmtree(folder, onerror=retry)
 
 
 def _locked(lock_path: Path) -> int:
@@ -71,9 +89,10 @@ def sweep(root: Path | None = None) -> list[Path]:
             continue  # held: its owner is alive
         try:
             if folder.is_dir() and not folder.is_symlink():
-                shutil.rmtree(folder, ignore_errors=True)
+                _remove(folder)
                 removed.append(folder)
-            lock_path.unlink(missing_ok=True)
+            if not folder.exists():
+                lock_path.unlink(missing_ok=True)
         finally:
             os.close(fd)
     return removed

@@ -191,3 +191,4 @@ def test_gradebook_is_the_class_as_it_is_now(tmp_path: Path) -> None:
     rows = (results / "grades.csv").read_text().splitlines()[1:]
     assert sorted(r.split(",")[0] for r in rows) == sorted(["张伟", "li", "new"])
     assert (results / "students" / "张伟.json").is_file()
+

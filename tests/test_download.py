@@ -254,3 +254,11 @@ def test_ctrl_c_mid_download_leaves_nothing(mirror: Mirror, tmp_path: Path) -> N
         mirror.stall.set()
     assert proc.returncode != 0 and b"KeyboardInterrupt" in err
     assert _left(tmp_path) == []
+
+
+def test_a_damaged_copy_in_the_cache_says_how_to_replace_it(mirror: Mirror, tmp_path: Path, mnist_path: Path) -> None:
+    _cache(tmp_path).mkdir(parents=True)
+    (_cache(tmp_path) / "mnist.npz").write_bytes(mnist_path.read_bytes()[:1_000_000])  # another tool's cut download
+    with pytest.raises(DataError) as err:
+        resolve_mnist()
+    assert f"delete {_cache(tmp_path) / 'mnist.npz'} and run again" in str(err.value)
