@@ -314,3 +314,13 @@ def test_non_notebook_students_get_a_result_and_a_gradebook_row(tmp_path: Path) 
     stats = json.loads((results / "summary.json").read_text())
     assert stats["students"] == 4 and stats["checks_failed"] == {"ran": 4}
     assert sorted(stats["ignored_files"]) == ["README.md", "submission_5/submission_metadata.json"]
+
+
+def test_a_linked_student_folder_gets_a_row_with_the_reason(tmp_path: Path) -> None:
+    root = _write(tmp_path / "in", {"bob/hw.py": SOLUTION})
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "elsewhere" / "hw.py").write_text(SOLUTION)
+    os.symlink(tmp_path / "elsewhere", root / "alice")
+    entries = _by_student(root, tmp_path)
+    assert set(entries) == {"alice", "bob"}
+    assert entries["alice"].chosen is None and "alice is a link to a folder" in (entries["alice"].problem or "")

@@ -128,6 +128,17 @@ def _nobodys_folders(root: Path, course: bool) -> list[str]:
     return skipped
 
 
+def _linked_folders(ctx: _Context) -> list[str]:
+    """Top-level links to folders, in the layouts where a top-level folder is a student."""
+    if ctx.pattern is not None:
+        return []
+    try:
+        children = sorted(ctx.root.iterdir())
+    except OSError:
+        return []
+    return [c.name for c in children if c.is_symlink() and c.is_dir() and not c.name.startswith(".")]
+
+
 def _student_folders(ctx: _Context, skip_top: frozenset[str], exclude: tuple[Path, ...]) -> list[tuple[str, _Owner]]:
     """``(folder, owner)`` for each folder that stands for one student, whatever it holds."""
     if ctx.pattern is not None:
@@ -307,6 +318,9 @@ def _group(root: Path, *, prefix: str, staging: Path, entry_point: str | None, p
     for folder, owner in _student_folders(ctx, skip_top, exclude):
         if folder not in owned:  # an empty folder, or one holding only debris or metadata: a student with nothing
             entries.setdefault((owner.student, None), Entry(student=owner.student, layout=owner.layout))
+    for link in _linked_folders(ctx):  # never followed (it may point anywhere), never lost: a row with the reason
+        entry = entries.setdefault((link, None), Entry(student=link, layout="folder per student"))
+        entry.problems.append(f"{prefix}{link} is a link to a folder, not a folder, and was not followed")
     grouped = _name_canvas_namesakes(entries)
     for entry in grouped:
         choose(entry, entry_point)
