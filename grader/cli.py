@@ -104,18 +104,25 @@ def output_file(example: str) -> Any:
     return callback
 
 
-def output_folder(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
-    """A click callback for an option naming a folder to write into: refused before any work when it is a file or
-    cannot be created or written."""
-    if value is None:
-        return None
-    if value.exists() and not value.is_dir():
-        raise click.BadParameter(f"{value} is a file; results go in a folder (students/, grades.csv, "
-                                 "summary.json): name a new or existing folder", ctx, param)
-    problem = _cannot_write_in(value) if value.is_dir() else _cannot_create_in(value)
-    if problem:
-        raise click.BadParameter(f"cannot write results in {value}: {problem}", ctx, param)
-    return value
+def output_folder(holds: str) -> Any:
+    """A click callback for an option naming a folder to write ``holds`` into: refused before any work when it is
+    a file or cannot be created or written."""
+
+    def callback(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
+        if value is None:
+            return None
+        try:
+            is_dir, exists = value.is_dir(), value.exists()
+        except OSError as exc:
+            raise click.BadParameter(f"cannot use {value}: {exc.strerror or exc}", ctx, param) from exc
+        if exists and not is_dir:
+            raise click.BadParameter(f"{value} is a file; name a new or existing folder for {holds}", ctx, param)
+        problem = _cannot_write_in(value) if is_dir else _cannot_create_in(value)
+        if problem:
+            raise click.BadParameter(f"cannot write {holds} in {value}: {problem}", ctx, param)
+        return value
+
+    return callback
 
 
 def _exists(path: str) -> bool:

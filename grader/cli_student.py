@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from grader.cli import _cannot_create_in, _cannot_write_in, fail, main
+from grader.cli import fail, main, output_folder
 from grader.errors import CnngradeError, ExitCode, UsageError
 
 STARTER = "starter.ipynb"
@@ -21,24 +21,10 @@ Exit codes:
   3  an unexpected error (one line; the details go to a log file it names)"""
 
 
-def _starter_folder(ctx: click.Context, param: click.Parameter, value: Path) -> Path:
-    """``-o``: a folder that exists or can be created, and can be written in; refused before any work."""
-    try:
-        is_dir, exists = value.is_dir(), value.exists()
-    except OSError as exc:
-        raise click.BadParameter(f"cannot use {value}: {exc.strerror or exc}", ctx, param) from exc
-    if exists and not is_dir:
-        raise click.BadParameter(f"{value} is a file; name the folder to write the starter notebook in", ctx, param)
-    problem = _cannot_write_in(value) if is_dir else _cannot_create_in(value)
-    if problem:
-        raise click.BadParameter(f"cannot write in {value}: {problem}", ctx, param)
-    return value
-
-
 @main.command(epilog=STARTER_EXIT_HELP)
 @click.argument("exercise", required=False, metavar="[EXERCISE]")
 @click.option("-o", "--output", "folder", type=click.Path(path_type=Path), default=Path("."),
-              show_default="the current folder", callback=_starter_folder,
+              show_default="the current folder", callback=output_folder("the starter notebook"),
               help="Folder to write <exercise id>.ipynb in (created when missing).")
 @click.option("--force", is_flag=True,
               help="Overwrite a notebook of that name already there (your work in it is lost).")

@@ -12,6 +12,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 CONV_OPS = {"Conv", "Conv2D", "Conv3D", "DepthwiseConv2dNative", "Conv2DBackpropInput", "Conv3DBackpropInputV2",
             "_FusedConv2D", "FusedResizeAndPadConv2D", "FusedPadConv2D"}
@@ -67,6 +68,15 @@ def _owner(node: Node, layers: Sequence[LayerRef]) -> LayerRef | None:
         if found:
             return min(found, key=lambda l: l.verifiable)  # an ambiguous scope is judged strictly
     return None
+
+
+def live_nodes(graph_def: Any, outputs: Iterable[str]) -> list[Node]:
+    """The live nodes of a ``GraphDef`` (read as plain data): those its ``outputs`` depend on, and in each library
+    function those its returned values depend on. Shared by the run's traced graph and the exported one."""
+    nodes = live([Node(n.name, n.op, tuple(n.input)) for n in graph_def.node], outputs)
+    for function in graph_def.library.function:
+        nodes += live([Node(n.name, n.op, tuple(n.input)) for n in function.node_def], function.ret.values())
+    return nodes
 
 
 def live(nodes: list[Node], outputs: Iterable[str]) -> list[Node]:

@@ -21,7 +21,7 @@ from grader.architecture import ArchitectureFacts, architecture_problems
 from grader.harness.capture import EpochOutput
 from grader.harness.model_facts import (EpochLedger, dense_on_images, metric_classes, sample_accuracy,
                                          traced_graph)
-from grader.harness.sampling import take_sample
+from grader.harness.sampling import Sample, take_sample
 from grader.harness.state import RunState
 from grader.protocol import CallbackInfo, LayerInfo, StopEvent
 
@@ -174,18 +174,18 @@ class Recorder(keras.callbacks.Callback):
     """First callback of every intercepted fit: times and copies each epoch's logs."""
 
     def __init__(self, fit: dict[str, Any], state: RunState, epochs_out: EpochOutput, *, initial_epoch: int,
-                 sample_labels: Any) -> None:
+                 sample: Sample) -> None:
         super().__init__()
         self.fit = fit
         self.state = state
         self.epochs_out = epochs_out
         self.initial_epoch = initial_epoch
-        self.sample_labels = sample_labels
+        self.sample = sample
         self._deferred = False
         self._t0 = 0.0
 
     def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
-        self.fit["start_accuracy"] = sample_accuracy(self.model, self.fit.get("sample_file"), self.sample_labels)
+        self.fit["start_accuracy"] = sample_accuracy(self.model, self.sample.rows, self.sample.labels)
         self._judge_architecture(final=False)
 
     def _judge_architecture(self, *, final: bool) -> None:
@@ -256,17 +256,12 @@ def install(state: RunState, epochs_out: EpochOutput, scratch: Path) -> Callable
         folder = scratch / "artifacts" / f"fit{index}"
         sample = take_sample(params.get("x"), params.get("y"), folder)
         params["x"] = sample.x
-        per_example = None
-        if sample.file is not None:
-            import numpy as np
-
-            per_example = [int(d) for d in np.load(sample.file, allow_pickle=False).shape[1:]]
         record: dict[str, Any] = {
             "index": index, "cell": state.cell, "from_entry_point": state.in_entry_point,
             "epochs_asked": asked if isinstance(asked, int) else None, "epochs_allowed": max(allowed, 0),
             "verbose_asked": None if "verbose" not in params else str(params["verbose"]),
             "x_shape": sample.shape, "x_dtype": sample.dtype, "x_kind": sample.kind, "sample_file": sample.file,
-            "sample_source": sample.source, "sample_problem": sample.problem, "per_example": per_example,
+            "sample_source": sample.source, "sample_problem": sample.problem, "per_example": sample.per_example,
             "y_shape": sample.y_shape, "prior_epochs": prior, "model_key": model_key, "metric_classes": {},
             "loss": _loss_name(self), "epochs": [], "stops": [], "callbacks": [],
         }
@@ -280,7 +275,7 @@ def install(state: RunState, epochs_out: EpochOutput, scratch: Path) -> Callable
         for cb in student:
             reads.append([])
             _wrap_hooks(cb, self, state, record["stops"], reads[-1])
-        recorder = Recorder(record, state, epochs_out, initial_epoch=initial, sample_labels=sample.labels)
+        recorder = Recorder(record, state, epochs_out, initial_epoch=initial, sample=sample)
         params.update(epochs=initial + allowed, initial_epoch=initial, verbose=2, callbacks=[recorder, *student])
         state.event("fit", fit=index, cell=state.cell, epochs_asked=record["epochs_asked"], epochs_allowed=allowed)
         try:

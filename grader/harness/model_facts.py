@@ -8,7 +8,7 @@ from typing import Any
 import keras
 import numpy as np
 
-from grader.graph_rules import GraphFacts, LayerRef, Node, graph_facts, live
+from grader.graph_rules import GraphFacts, LayerRef, graph_facts, live_nodes
 from grader.metric_kinds import TOP1_CLASSES
 
 
@@ -111,13 +111,12 @@ def metric_classes(model: keras.Model) -> dict[str, str]:
     return out
 
 
-def sample_accuracy(model: keras.Model, sample_file: str | None, labels: Any) -> float | None:
+def sample_accuracy(model: keras.Model, x: np.ndarray | None, labels: Any) -> float | None:
     """The model's accuracy on the sampled training rows before a fit: an untrained model is near 0.1, so a high
     value at the start of a model's first fit means it was trained outside fit (a custom loop, train_on_batch)."""
-    if sample_file is None or labels is None:
+    if x is None or labels is None:
         return None
     try:
-        x = np.load(sample_file, allow_pickle=False)
         scores = np.asarray(model(x, training=False))
         return float(np.mean(scores.reshape(len(x), -1).argmax(axis=1) == np.asarray(labels)[: len(x)]))
     except Exception:
@@ -157,9 +156,7 @@ def traced_graph(model: keras.Model, per_example: list[int | None] | None) -> Gr
         outputs = [t.name for t in concrete.outputs]
     except Exception:
         return None
-    nodes = live([Node(n.name, n.op, tuple(n.input)) for n in graph_def.node], outputs)
-    for f in graph_def.library.function:
-        nodes += live([Node(n.name, n.op, tuple(n.input)) for n in f.node_def], list(f.ret.values()))
+    nodes = live_nodes(graph_def, outputs)
     layers = [LayerRef(str(l.name), type(l).__name__,
                        verifiable=type(l).__name__ != "Lambda" and type(l).__module__.startswith("keras."))
               for l in model._flatten_layers(include_self=False, recursive=True)]

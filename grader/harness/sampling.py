@@ -26,7 +26,12 @@ class Sample:
     source: str | None = None
     problem: str | None = None
     y_shape: list[int] | None = None
+    rows: np.ndarray | None = None  # the sampled inputs as saved (float32), kept for the checks made in the run
     labels: np.ndarray | None = None  # class indices of the sampled rows, when fit was given labels
+
+    @property
+    def per_example(self) -> list[int] | None:
+        return [int(d) for d in self.rows.shape[1:]] if self.rows is not None else None
 
 
 def _label_indices(labels: Any, rows: int) -> np.ndarray | None:
@@ -137,7 +142,8 @@ def take_sample(x: Any, y: Any, folder: Path) -> Sample:
         else:
             sample.problem = f"fit received a {kind}, which cnngrade cannot sample"
             return sample
-        np.save(folder / "x_sample.npy", np.asarray(rows, dtype=np.float32), allow_pickle=False)
+        sample.rows = np.asarray(rows, dtype=np.float32)
+        np.save(folder / "x_sample.npy", sample.rows, allow_pickle=False)
         sample.file = str(folder / "x_sample.npy")
         sample.labels = _label_indices(labels, len(rows))
     except Exception as exc:  # strings, ragged lists, dicts of inputs: say so, never crash the run

@@ -1,14 +1,14 @@
 """Scan and run a SavedModel's serving graph: a graph of TensorFlow ops, no student Python inside."""
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import tensorflow as tf
 
-from grader.graph_rules import LayerRef, Node, graph_facts, live
+from grader.graph_rules import LayerRef, Node, graph_facts, live_nodes
 from grader.protocol import MeasureJob
 
 # Ops that touch files, print, call back into Python or talk to the outside: a model needs none of them.
@@ -16,13 +16,6 @@ FORBIDDEN_OPS = {"PyFunc", "PyFuncStateless", "EagerPyFunc", "PrintV2", "Print",
                  "Restore", "MergeV2Checkpoints", "ShardedFilename", "ImmutableConst"}
 FORBIDDEN_PARTS = ("File", "Summary", "Dataset", "Iterator", "Send", "Recv", "Queue", "Reader", "Socket", "Rpc")
 BATCH = 2048
-
-
-def _nodes(graph_def: Any, outputs: list[str]) -> Iterator[Node]:
-    """Every node that some output depends on, in the signature's graph and in each function it calls."""
-    yield from live([Node(n.name, n.op, tuple(n.input)) for n in graph_def.node], outputs)
-    for function in graph_def.library.function:
-        yield from live([Node(n.name, n.op, tuple(n.input)) for n in function.node_def], list(function.ret.values()))
 
 
 def _forbidden(ops: dict[str, int]) -> list[str]:
@@ -51,7 +44,7 @@ class Model:
             self.input_shape = self.output_shape = None
 
     def nodes(self) -> list[Node]:
-        return list(_nodes(self.fn.graph.as_graph_def(), [t.name for t in self.fn.outputs]))
+        return live_nodes(self.fn.graph.as_graph_def(), [t.name for t in self.fn.outputs])
 
     def feed_shape(self, per_example: Sequence[int]) -> tuple[int, ...]:
         """The model's own input shape when it is known and holds one image; else the shape seen in training.
