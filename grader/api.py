@@ -71,8 +71,8 @@ def not_graded_report(*, spec: ExerciseSpec, shown: str, sha256: str, error: str
     """The report when the grader itself failed: no checks decided, no points, retried by a batch rerun."""
     details = GradeDetails(grader_version=__version__, exercise_id=spec.id, exercise_version=spec.version,
                            submission=shown, submission_sha256=sha256, status="not_graded", error=error, seed=seed,
-                           isolation="none", epoch_budget=spec.training.epoch_budget)
-    return Report(score=0.0, max_score=spec.points.total, execution_time=0.0,
+                           isolation="none", epoch_budget=spec.goal.epoch_budget)
+    return Report(score=0.0, max_score=spec.max_points, execution_time=0.0,
                   output=f"not graded: {error}\n{graded_against(spec)}", tests=[], extra_data=details)
 
 
@@ -90,10 +90,9 @@ def _mean_epoch(ev: Evidence) -> float | None:
 
 
 def _tests(ev: Evidence, outcomes: list[Outcome]) -> list[TestResult]:
-    points = ev.spec.points
     tests = []
     for number, o in enumerate(outcomes, start=1):
-        worth = float(getattr(points, o.id))
+        worth = ev.spec.points_for(o.id)
         output = o.output + (f"\nHint: {o.hint}" if o.hint else "")
         tests.append(TestResult(name=o.name, number=str(number), score=worth if o.passed else 0.0, max_score=worth,
                                 status="passed" if o.passed else "failed", output=output, tags=[o.id],
@@ -165,7 +164,7 @@ def build_report(ev: Evidence, outcomes: list[Outcome], *, seed: int, timings: T
         isolation=isolation.value, device=record.device if record else None,
         tensorflow_version=record.tensorflow_version if record else None,
         graded_fit=fit.index if fit else None, graded_fit_source=_graded_source(ev),
-        fit_calls=len(record.fits) if record else 0, epoch_budget=ev.spec.training.epoch_budget,
+        fit_calls=len(record.fits) if record else 0, epoch_budget=ev.spec.goal.epoch_budget,
         epochs_asked=fit.epochs_asked if fit else None, epochs_run=len(fit.epochs) if fit else 0,
         stop_epoch=stop.epoch if stop else None, stopped_by=f"{stop.callback}.{stop.hook}" if stop else None,
         history=_history(ev), train_accuracy=m.train_accuracy if m else None,

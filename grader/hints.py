@@ -92,7 +92,7 @@ def _starter_hint(ev: Evidence, error: CellError) -> str | None:
                      "inside Sequential([...])")
     if fit.x_kind == "NoneType" or "pop from an empty set" in error.message:
         parts.append("model.fit() was called without training data: pass the images and labels, e.g. "
-                     f"model.fit(training_images, training_labels, epochs={ev.spec.training.epoch_budget}, "
+                     f"model.fit(training_images, training_labels, epochs={ev.spec.goal.epoch_budget}, "
                      "callbacks=[callbacks])")
     elif "Unrecognized data type" in error.message:
         parts.append(f"model.fit() got x of type {fit.x_kind}, which Keras cannot train on: pass the images as a "
@@ -167,7 +167,7 @@ def callback_hint(ev: Evidence) -> str | None:
     if fit is None:
         return None
     if not fit.callbacks:
-        return (f"Pass your callback to fit, e.g. model.fit(x, y, epochs={ev.spec.training.epoch_budget}, "
+        return (f"Pass your callback to fit, e.g. model.fit(x, y, epochs={ev.spec.goal.epoch_budget}, "
                 "callbacks=[callbacks]).")
     for cb in fit.callbacks:
         for method in cb.unknown_methods:
@@ -182,7 +182,7 @@ def callback_hint(ev: Evidence) -> str | None:
         return missed
     if reads and ev.accuracy_key not in reads:
         return (f"Your callback tests {', '.join(repr(k) for k in reads)}; the exercise asks for the training "
-                f"accuracy, logs['{ev.accuracy_key or 'accuracy'}'] > {ev.spec.training.threshold}.")
+                f"{_goal_words(ev)}.")
     return None
 
 
@@ -202,22 +202,34 @@ def _logs_key_hint(ev: Evidence) -> str | None:
 
 def _never_stopped_hint(ev: Evidence) -> str | None:
     """The callback read the accuracy, the accuracy passed the threshold, and yet nothing stopped training."""
-    fit, key, first = ev.fit, ev.accuracy_key, ev.first_above
+    fit, key, first = ev.fit, ev.goal_key, ev.first_met
     if fit is None or fit.error or ev.stop is not None or first is None or key not in _keys_read(ev):
         return None
-    t = ev.spec.training
-    passed = f"accuracy passed {t.threshold} at epoch {first}"
-    if any(t.message in e.output for e in fit.epochs):
+    goal = ev.spec.goal
+    passed = f"{key} passed {goal.threshold} at epoch {first}"
+    if goal.message and any(goal.message in e.output for e in fit.epochs):
         return (f"Your callback printed the message but never stopped training, although {passed}: "
                 "set self.model.stop_training = True where it prints.")
-    return (f"Your callback reads logs['{key}'] every epoch but never stopped training, although {passed}: "
-            f"accuracy is a fraction, so compare with {t.threshold}, not {t.threshold * 100:g} "
-            "(and set self.model.stop_training = True).")
+    scale = (f": accuracy is a fraction, so compare with {goal.threshold}, not {goal.threshold * 100:g}"
+             if goal.metric == "train_accuracy" else "")
+    return (f"Your callback reads logs['{key}'] every epoch but never stopped training, although {passed}"
+            f"{scale} (and set self.model.stop_training = True).")
 
 
-def threshold_hint(ev: Evidence, stop_accuracy: float) -> str:
-    t = ev.spec.training.threshold
-    return (f"Training stopped at accuracy {stop_accuracy:.4f}, not above {t}: check the threshold "
+def _goal_words(ev: Evidence) -> str:
+    goal = ev.spec.goal
+    if goal.metric == "train_loss":
+        return f"training loss, logs['loss'] {'<' if goal.direction == 'below' else '>'} {goal.threshold}"
+    return f"accuracy, logs['{ev.accuracy_key or 'accuracy'}'] > {goal.threshold}"
+
+
+def threshold_hint(ev: Evidence, stopped_at: float) -> str:
+    goal = ev.spec.goal
+    if goal.metric == "train_loss":
+        return (f"Training stopped at loss {stopped_at:.4f}, not {goal.direction} {goal.threshold}: check the "
+                f"threshold and the comparison ('{'<' if goal.direction == 'below' else '>'}').")
+    t = goal.threshold
+    return (f"Training stopped at accuracy {stopped_at:.4f}, not above {t}: check the threshold "
             f"({t} means {t * 100:g}%) and compare with '>'.")
 
 

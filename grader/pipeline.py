@@ -71,7 +71,7 @@ def run_submission(ev: Evidence, *, scratch: Path, data_path: Path, seed: int, f
     shutil.copyfile(sub.path, work / sub.path.name)
     job = RunJob(kind=sub.kind, submission_name=sub.path.name, units=[Unit(cell=u.cell, source=u.source) for u in sub.units],
                  data_path=str(data_path), train_limit=spec.dataset.train_limit, test_limit=spec.dataset.test_limit,
-                 epoch_budget=spec.training.epoch_budget, entry_point=spec.entry_point, seed=seed, fail_fast=not full,
+                 epoch_budget=spec.goal.epoch_budget, entry_point=spec.entry_point, seed=seed, fail_fast=not full,
                  architecture=spec.architecture, output_bytes=spec.limits.output_bytes)
     (scratch / "job.json").write_text(job.model_dump_json(), encoding="utf-8")
     extra = {"PYTHONHASHSEED": str(seed), **device}
