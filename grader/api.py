@@ -43,7 +43,7 @@ def grade(*, submission: str | os.PathLike[str], exercise: str | os.PathLike[str
     sub = load_submission(Path(submission))
     data_path = resolve_dataset(spec.dataset.name, data=data)
     isolation = choose(sandbox=sandbox)
-    ev = Evidence(spec=spec, submission=sub, notes=[*sub.notes, *ISOLATION_NOTES.get(isolation, ())])
+    ev = Evidence(spec=spec, submission=sub, notes=[*sub.notes, *ISOLATION_NOTES.get(isolation, ()), *_spec_notes(spec)])
     device = device_env(cpu=cpu, threads=threads, gpu=gpu)
     run_s = measure_s = 0.0
     sweep()  # scratch a killed run left behind (its owner is gone)
@@ -58,6 +58,15 @@ def grade(*, submission: str | os.PathLike[str], exercise: str | os.PathLike[str
     timings = Timings(run_s=round(run_s, 2), measure_s=round(measure_s, 2),
                       total_s=round(time.monotonic() - started, 2), mean_epoch_s=_mean_epoch(ev))
     return build_report(ev, run_checks(ev), seed=seed, timings=timings, isolation=isolation)
+
+
+LEGACY_NOTE = ("graded with legacy_metric_names: callbacks also saw TensorFlow 1's names ('acc' for 'accuracy', "
+               "'val_acc' for 'val_accuracy')")
+
+
+def _spec_notes(spec: ExerciseSpec) -> list[str]:
+    """What the exercise's options changed about the run, said in every report graded under them."""
+    return [LEGACY_NOTE] if spec.training.legacy_metric_names else []
 
 
 def problem_report(*, spec: ExerciseSpec, shown: str, sha256: str, problem: str, seed: int = DEFAULT_SEED) -> Report:
@@ -114,6 +123,8 @@ def _graded_source(ev: Evidence) -> str | None:
     where = f"entry point {ev.spec.entry_point}()" if fit.from_entry_point else (
         f"cell {fit.cell}" if fit.cell is not None else "the module")
     total = len(ev.record.fits) if ev.record else 1
+    if ev.graded_reason:
+        return f"fit call {fit.index} of {total}, in {where}: {ev.graded_reason}"
     return f"fit call {fit.index} of {total}, in {where}" + (" (the last one is graded)" if total > 1 else "")
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import difflib
 import re
 
-from grader.architecture import missing_flatten
+from grader.architecture import KIND_CLASSES, KIND_WORDS, describe_rules, missing_flatten
 from grader.evidence import ACCURACY_KEYS, Evidence
 from grader.protocol import CellError
 
@@ -152,8 +152,12 @@ def _shape_hint(ev: Evidence, error: CellError) -> str | None:
 
 
 def _logged(ev: Evidence) -> set[str]:
+    """The keys a student callback saw: the logged metrics, plus 'acc' under legacy_metric_names."""
     fit = ev.fit
-    return set(fit.epochs[-1].metrics) if fit and fit.epochs else set()
+    keys = set(fit.epochs[-1].metrics) if fit and fit.epochs else set()
+    if ev.spec.training.legacy_metric_names:
+        keys |= {old for new, old in (("accuracy", "acc"), ("val_accuracy", "val_acc")) if new in keys}
+    return keys
 
 
 def _keys_read(ev: Evidence) -> list[str]:
@@ -251,6 +255,27 @@ def architecture_hint(ev: Evidence) -> str | None:
                 "and use input_shape=(28, 28, 1).")
     if "input_shape" in error or "Incompatible shapes" in error or "expected shape" in error:
         return "Check input_shape: the images are 28x28 with one channel, input_shape=(28, 28, 1)."
+    return layer_count_hint(ev)
+
+
+def layer_count_hint(ev: Evidence) -> str | None:
+    """What to change when the layers break the exercise's counts: three convolutions, a missing pooling layer."""
+    m, fit = ev.measurement, ev.fit
+    classes = m.layer_classes if m and m.layer_classes is not None else (
+        [l.class_name for l in fit.layers] if fit and fit.layers else None)
+    if classes is None:
+        return None
+    rules = ev.spec.architecture
+    for kind, count in rules.layers.items():
+        found = sum(1 for c in classes if c in KIND_CLASSES[kind])
+        if count.allows(found):
+            continue
+        words = KIND_WORDS[kind]
+        change = (f"remove {found - count.max} of them" if count.max is not None and found > count.max
+                  else f"add {(count.min or 0) - found}")
+        pool = (" (each Conv2D followed by MaxPooling2D(2, 2), as in the lesson)"
+                if kind == "max_pooling_2d" and found < (count.min or 0) else "")
+        return f"The exercise needs {describe_rules(rules)}; your model has {found} {words}: {change}{pool}."
     return None
 
 
