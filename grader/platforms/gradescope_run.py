@@ -60,6 +60,8 @@ def _grade(config: AutograderConfig, root: Path) -> Report:
     except CnngradeError as exc:
         print(f"cnngrade: not graded: {exc}", flush=True)
         return _not_graded(config, GRADER_SIDE, shown=shown, detail=str(exc))
+    # The file as the student named it, not where this machine unpacked it.
+    report = report.model_copy(update={"extra_data": report.extra_data.model_copy(update={"submission": shown})})
     return with_notes(report, [found.message] if found.message else [])
 
 
