@@ -129,6 +129,8 @@ def _write_zip(output: Path, members: list[tuple[str, str | Path, int]]) -> None
         for name, content, mode in members:
             info = zipfile.ZipInfo(name, date_time=(2024, 1, 1, 0, 0, 0))
             info.external_attr = (0o100000 | mode) << 16  # a regular file with its mode: scripts stay executable
-            info.compress_type = zipfile.ZIP_DEFLATED
+            # A dataset archive or a wheel is compressed already: deflating it again costs seconds for nothing.
+            stored = isinstance(content, Path) and content.suffix in (".npz", ".whl")
+            info.compress_type = zipfile.ZIP_STORED if stored else zipfile.ZIP_DEFLATED
             zf.writestr(info, content.read_bytes() if isinstance(content, Path) else content.encode("utf-8"))
     write_atomic(output, buffer.getvalue())
