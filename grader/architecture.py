@@ -48,13 +48,18 @@ KIND_CLASSES: dict[str, frozenset[str]] = {
     "dropout": frozenset({"Dropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D"}),
     "batch_normalization": frozenset({"BatchNormalization"}),
 }
-KIND_WORDS = {"convolutions": "convolution layers", "max_pooling_2d": "MaxPooling2D layers", "pooling": "pooling layers",
-              "dense": "Dense layers", "dropout": "dropout layers", "batch_normalization": "BatchNormalization layers"}
+KIND_WORDS = {"convolutions": "convolution layer", "max_pooling_2d": "MaxPooling2D layer", "pooling": "pooling layer",
+              "dense": "Dense layer", "dropout": "dropout layer", "batch_normalization": "BatchNormalization layer"}
+
+
+def layers_of(kind: str, n: int | None) -> str:
+    """'convolution layers', or 'convolution layer' for exactly one."""
+    return KIND_WORDS[kind] + ("" if n == 1 else "s")
 
 
 def describe_rules(spec: ArchitectureSpec) -> str:
     """'exactly 2 convolution layers, exactly 2 MaxPooling2D layers' for check names and hints."""
-    return ", ".join(f"{count.describe()} {KIND_WORDS[kind]}" for kind, count in spec.layers.items())
+    return ", ".join(f"{count.describe()} {layers_of(kind, count.exact)}" for kind, count in spec.layers.items())
 
 
 def _layer_problems(classes: Sequence[str], spec: ArchitectureSpec) -> list[str]:
@@ -63,7 +68,7 @@ def _layer_problems(classes: Sequence[str], spec: ArchitectureSpec) -> list[str]
         found = [c for c in classes if c in KIND_CLASSES[kind]]
         if not count.allows(len(found)):
             listed = f" ({', '.join(found)})" if found and kind in ("convolutions", "pooling") else ""
-            problems.append(f"found {len(found)} {KIND_WORDS[kind]}{listed}; {count.describe()} required")
+            problems.append(f"found {len(found)} {layers_of(kind, len(found))}{listed}; {count.describe()} required")
     return problems
 
 

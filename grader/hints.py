@@ -4,7 +4,7 @@ from __future__ import annotations
 import difflib
 import re
 
-from grader.architecture import KIND_CLASSES, KIND_WORDS, describe_rules, missing_flatten
+from grader.architecture import KIND_CLASSES, describe_rules, layers_of, missing_flatten
 from grader.evidence import ACCURACY_KEYS, Evidence
 from grader.protocol import CellError
 
@@ -270,7 +270,7 @@ def layer_count_hint(ev: Evidence) -> str | None:
         found = sum(1 for c in classes if c in KIND_CLASSES[kind])
         if count.allows(found):
             continue
-        words = KIND_WORDS[kind]
+        words = layers_of(kind, found)
         change = (f"remove {found - count.max} of them" if count.max is not None and found > count.max
                   else f"add {(count.min or 0) - found}")
         pool = (" (each Conv2D followed by MaxPooling2D(2, 2), as in the lesson)"

@@ -74,7 +74,7 @@ def test_ranges_and_other_kinds() -> None:
     spec = ArchitectureSpec(layers={"convolutions": {"min": 1, "max": 3}, "dense": {"min": 2}})
     one_dense = ["Conv2D", "MaxPooling2D", "Flatten", "Dense"]
     assert architecture_problems(ArchitectureFacts(one_dense, [28, 28, 1], [10]), spec) == [
-        "found 1 Dense layers; at least 2 required"]
+        "found 1 Dense layer; at least 2 required"]
     four = ["Conv2D"] * 4 + ["Flatten", "Dense", "Dense"]
     assert architecture_problems(ArchitectureFacts(four, [28, 28, 1], [10]), spec) == [
         "found 4 convolution layers (Conv2D, Conv2D, Conv2D, Conv2D); 1 to 3 required"]

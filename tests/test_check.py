@@ -149,7 +149,7 @@ def test_validate_names_file_and_field(tmp_path: Path, mnist_path: Path) -> None
     result = CliRunner().invoke(main, ["validate", str(tmp_path)])
     assert result.exit_code == 1
     out = result.output
-    assert "broken/exercise.toml" in out and "training.epoch_budget" in out
+    assert "broken/exercise.toml" in out and "goal.epoch_budget" in out
     assert "starter notebook students download is missing" in out
     assert "undeclared.toml is missing" in out and "'architectur' is not a check" in out
     assert "no reference solution" in out

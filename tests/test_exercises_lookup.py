@@ -110,7 +110,7 @@ def test_an_invalid_spec_found_by_id_names_file_and_field(nowhere: Path, tmp_pat
     spec.write_text(spec.read_text().replace("epoch_budget = 12", "epoch_budget = -3"))
     monkeypatch.setenv("CNNGRADE_EXERCISES", str(tmp_path / "env"))
     result = CliRunner().invoke(main, ["starter", "broken"])
-    assert result.exit_code == 2 and str(spec) in result.output and "training.epoch_budget" in result.output
+    assert result.exit_code == 2 and str(spec) in result.output and "goal.epoch_budget" in result.output
 
 
 def test_exercises_lists_every_source_and_what_is_shadowed(nowhere: Path, course: Path, tmp_path: Path,
