@@ -19,7 +19,7 @@ class _Frozen(BaseModel):
 
 
 class DatasetSpec(_Frozen):
-    name: Literal["mnist"] = "mnist"
+    name: Literal["mnist", "fashion_mnist"] = "mnist"
     # Slices of the real data, for fast tests and demos; None means the whole split.
     train_limit: int | None = Field(default=None, gt=0)
     test_limit: int | None = Field(default=None, gt=0)

@@ -1,0 +1,236 @@
+"""Fashion-MNIST from each of its sources, as Keras and Debian lay it out (four IDX .gz files) or as an .npz: an
+explicit file or folder (also one holding both datasets), Keras' cache, Debian's folder, a download from a real
+HTTP server on loopback; each verified by its array hashes, a tampered or incomplete copy refused with a message
+that says what is wrong and how to provide the data. Keras' real cache and the user's cache are never touched."""
+from __future__ import annotations
+
+import gzip
+import http.server
+import os
+import shutil
+import tempfile
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from grader.data import resolve_dataset, served_datasets
+from grader.data.registry import FASHION_MNIST
+from grader.errors import DataError
+
+DEBIAN = Path("/usr/share/datasets/fashion-mnist")
+FILES = FASHION_MNIST.idx_files or {}
+
+
+@pytest.fixture(scope="session")
+def fashion_idx() -> Path:
+    """Debian's dataset-fashion-mnist: the real four IDX files (.ci/run installs the package)."""
+    if not all((DEBIAN / f).is_file() for f in FILES.values()):
+        pytest.fail(f"Fashion-MNIST not found in {DEBIAN}: apt-get install dataset-fashion-mnist (see README)")
+    return DEBIAN
+
+
+@pytest.fixture(scope="session")
+def cache() -> Iterator[Path]:
+    """cnngrade's cache for this session, in the temp folder (pytest's own is 0700: the sandbox could not read it)."""
+    folder = Path(tempfile.mkdtemp(prefix="cnngrade-test-cache-"))
+    folder.chmod(0o755)
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture
+def nowhere(tmp_path: Path, cache: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """No source configured: empty Keras cache and system folder, no CNNGRADE_DATA."""
+    monkeypatch.delenv("CNNGRADE_DATA", raising=False)
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
+    monkeypatch.setenv("CNNGRADE_SYSTEM_DATASETS", str(tmp_path / "system"))
+    monkeypatch.setenv("CNNGRADE_CACHE", str(cache))
+    return tmp_path
+
+
+def _linked(folder: Path, source: Path, only: tuple[str, ...] = tuple(FILES)) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in only:
+        (folder / FILES[name]).symlink_to(source / FILES[name])
+    return folder
+
+
+def _train_labels(source: Path) -> np.ndarray:
+    with gzip.open(source / FILES["y_train"]) as f:
+        return np.frombuffer(f.read(), np.uint8, offset=8)
+
+
+def test_explicit_folder_of_idx_files_is_converted_once(fashion_idx: Path, nowhere: Path, cache: Path) -> None:
+    folder = _linked(nowhere / "given", fashion_idx)
+    path = resolve_dataset("fashion_mnist", data=folder)
+    assert path.parent == cache.resolve() and path.suffix == ".npz"
+    with np.load(path) as f:
+        assert {k: f[k].shape for k in f.files} == {"x_train": (60000, 28, 28), "y_train": (60000,),
+                                                   "x_test": (10000, 28, 28), "y_test": (10000,)}
+        assert (f["y_train"] == _train_labels(fashion_idx)).all()
+    assert path.stat().st_mode & 0o777 == 0o644  # readable by the sandboxed run whatever the umask
+    written = path.stat().st_mtime_ns
+    assert resolve_dataset("fashion_mnist", data=folder) == path and path.stat().st_mtime_ns == written
+
+
+def test_explicit_npz_and_a_folder_holding_both(fashion_idx: Path, nowhere: Path, mnist_path: Path) -> None:
+    converted = resolve_dataset("fashion_mnist", data=_linked(nowhere / "idx", fashion_idx))
+    both = nowhere / "both"
+    both.mkdir()
+    shutil.copyfile(converted, both / "fashion_mnist.npz")
+    (both / "mnist.npz").symlink_to(mnist_path)
+    assert resolve_dataset("fashion_mnist", data=both / "fashion_mnist.npz") == (both / "fashion_mnist.npz").resolve()
+    assert served_datasets("mnist", data=both) == {"mnist": mnist_path.resolve(),
+                                                   "fashion_mnist": (both / "fashion_mnist.npz").resolve()}
+    (both / "fashion_mnist.npz").unlink()
+    _linked(both / "fashion-mnist", fashion_idx)  # the Keras-cache layout inside a --data folder
+    assert served_datasets("fashion_mnist", data=both) == {"fashion_mnist": converted, "mnist": mnist_path.resolve()}
+
+
+def test_an_explicit_source_without_the_dataset_falls_through(fashion_idx: Path, nowhere: Path,
+                                                              mnist_path: Path) -> None:
+    """CNNGRADE_DATA=mnist.npz (or a folder holding only it) still finds Fashion-MNIST in Debian's folder."""
+    _linked(nowhere / "system" / "fashion-mnist", fashion_idx)
+    from_system = resolve_dataset("fashion_mnist", download=False)
+    assert resolve_dataset("fashion_mnist", data=mnist_path, download=False) == from_system
+    assert served_datasets("mnist", data=mnist_path.parent) == {"mnist": mnist_path.resolve(),
+                                                                "fashion_mnist": from_system}
+
+
+def test_keras_cache_layout(fashion_idx: Path, nowhere: Path) -> None:
+    _linked(nowhere / "keras" / "datasets" / "fashion-mnist", fashion_idx)
+    assert resolve_dataset("fashion_mnist", download=False).name.startswith("fashion_mnist-")
+
+
+def test_keras_cache_with_a_file_missing_is_not_trusted_nor_used(fashion_idx: Path, nowhere: Path) -> None:
+    _linked(nowhere / "keras" / "datasets" / "fashion-mnist", fashion_idx, only=("x_train", "y_train", "x_test"))
+    with pytest.raises(DataError, match="Fashion-MNIST was not found in Keras' cache"):
+        resolve_dataset("fashion_mnist", download=False)
+
+
+def test_nothing_anywhere_names_every_source_in_order(nowhere: Path) -> None:
+    with pytest.raises(DataError) as err:
+        resolve_dataset("fashion_mnist", download=False)
+    first, message = str(err.value).split("\n", 1)
+    assert first == (f"Fashion-MNIST was not found in Keras' cache ({nowhere / 'keras' / 'datasets' / 'fashion-mnist'}) "
+                     f"nor in {nowhere / 'system' / 'fashion-mnist'}.")
+    order = ["--data PATH", "CNNGRADE_DATA=PATH", "$KERAS_HOME/datasets/fashion-mnist/",
+             str(nowhere / "system" / "fashion-mnist"), "apt-get install dataset-fashion-mnist",
+             "downloads the four IDX files from https://storage.googleapis.com/tensorflow/tf-keras-datasets/",
+             "CNNGRADE_FASHION_MNIST_URL=URL"]
+    where = [message.find(s) for s in order]
+    assert -1 not in where and where == sorted(where), message
+    with pytest.raises(DataError, match="only 'mnist', 'fashion_mnist'"):
+        resolve_dataset("cifar10")
+
+
+def test_a_missing_file_is_named(fashion_idx: Path, nowhere: Path) -> None:
+    folder = _linked(nowhere / "given", fashion_idx, only=("x_train", "y_train", "x_test"))
+    with pytest.raises(DataError, match=f"{folder} holds 3 of Fashion-MNIST's four IDX files: "
+                                        "t10k-labels-idx1-ubyte.gz is missing"):
+        resolve_dataset("fashion_mnist", data=folder)
+
+
+def _tampered(folder: Path, source: Path) -> Path:
+    """The real files with one test label changed, re-compressed: a valid IDX file, the wrong data."""
+    _linked(folder, source, only=("x_train", "y_train", "x_test"))
+    with gzip.open(source / FILES["y_test"]) as f:
+        raw = bytearray(f.read())
+    raw[8] = (raw[8] + 1) % 10
+    with gzip.open(folder / FILES["y_test"], "wb", compresslevel=1) as out:
+        out.write(bytes(raw))
+    return folder
+
+
+def test_tampered_idx_file_is_refused_not_bypassed(fashion_idx: Path, nowhere: Path, cache: Path) -> None:
+    """A --data folder holding a damaged copy stops with a message, though Debian's good copy is right there."""
+    _linked(nowhere / "system" / "fashion-mnist", fashion_idx)
+    before = sorted(cache.iterdir())
+    folder = _tampered(nowhere / "given", fashion_idx)
+    with pytest.raises(DataError, match=rf"{folder} \(t10k-labels-idx1-ubyte.gz\): array y_test differs from the "
+                                        r"canonical Fashion-MNIST \(sha256 mismatch\)"):
+        resolve_dataset("fashion_mnist", data=folder)
+    assert sorted(cache.iterdir()) == before  # nothing converted, no .part left
+
+
+def test_not_an_idx_file_is_explained(fashion_idx: Path, nowhere: Path) -> None:
+    folder = _linked(nowhere / "given", fashion_idx, only=("x_train", "y_train", "x_test"))
+    (folder / FILES["y_test"]).write_text("not gzip\n")
+    with pytest.raises(DataError, match="t10k-labels-idx1-ubyte.gz is not a readable gzip-compressed IDX file"):
+        resolve_dataset("fashion_mnist", data=folder)
+
+
+class _Server:
+    """A real HTTP server on 127.0.0.1 serving a folder; records the paths asked for."""
+
+    def __init__(self, root: Path) -> None:
+        self.requests: list[str] = []
+        requests = self.requests
+
+        class Handler(http.server.SimpleHTTPRequestHandler):
+            def __init__(self, *args: object, **kwargs: object) -> None:
+                super().__init__(*args, directory=str(root), **kwargs)  # type: ignore[arg-type]
+
+            def log_message(self, format: str, *args: object) -> None:
+                requests.append(self.path)
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def mirror(fashion_idx: Path, nowhere: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[_Server]:
+    root = nowhere / "served"
+    for name in FILES.values():  # copies, not links: SimpleHTTPRequestHandler serves the file it finds
+        (root / "good").mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(fashion_idx / name, root / "good" / name)
+    _tampered(root / "tampered", fashion_idx)
+    for proxy in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
+        monkeypatch.delenv(proxy, raising=False)
+    server = _Server(root)
+    yield server
+    server.close()
+
+
+def test_download_of_the_four_files_lands_verified_in_keras_cache(mirror: _Server, nowhere: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch,
+                                                                  capfd: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("CNNGRADE_FASHION_MNIST_URL", f"{mirror.url}/good/")
+    path = resolve_dataset("fashion_mnist")
+    keras = nowhere / "keras" / "datasets" / "fashion-mnist"
+    assert sorted(p.name for p in keras.iterdir()) == sorted(FILES.values())  # no .part left
+    assert sorted(mirror.requests) == sorted(f"/good/{f}" for f in FILES.values())
+    assert resolve_dataset("fashion_mnist", download=False) == path  # Keras' cache serves later runs
+    err = capfd.readouterr().err
+    assert f"cnngrade: downloading Fashion-MNIST train-images-idx3-ubyte.gz (26.4 MB) from {mirror.url}/good/" in err
+    assert len(err.splitlines()) == 4
+
+
+def test_a_tampered_download_is_refused_and_leaves_nothing(mirror: _Server, nowhere: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CNNGRADE_FASHION_MNIST_URL", f"{mirror.url}/tampered")
+    with pytest.raises(DataError) as err:
+        resolve_dataset("fashion_mnist")
+    keras = nowhere / "keras" / "datasets" / "fashion-mnist"
+    assert "array y_test differs from the canonical Fashion-MNIST" in str(err.value)
+    assert f"It was refused and deleted: nothing was written to {keras}" in str(err.value)
+    assert list(keras.iterdir()) == []
+    monkeypatch.setenv("CNNGRADE_FASHION_MNIST_URL", f"{mirror.url}/nowhere/")
+    with pytest.raises(DataError, match="downloading it from .*/nowhere/train-labels-idx1-ubyte.gz failed "
+                                        r"\(HTTP Error 404: File not found\); nothing was kept"):
+        resolve_dataset("fashion_mnist")
+    assert list(keras.iterdir()) == []
+
+
+def test_the_sandbox_can_read_the_cache(cache: Path) -> None:
+    """The cache's folders are traversable by other users (the sandboxed run is uid 65534)."""
+    assert all(os.stat(p).st_mode & 0o001 for p in [cache, *cache.parents])
