@@ -234,3 +234,44 @@ def test_a_tampered_download_is_refused_and_leaves_nothing(mirror: _Server, nowh
 def test_the_sandbox_can_read_the_cache(cache: Path) -> None:
     """The cache's folders are traversable by other users (the sandboxed run is uid 65534)."""
     assert all(os.stat(p).st_mode & 0o001 for p in [cache, *cache.parents])
+
+
+# --- the sandboxed run is served every dataset found, as MNIST is ---------------------------------------------------
+
+ROOT = Path(__file__).resolve().parent.parent
+BOTH = ROOT / "tests" / "fixtures" / "fashion-mnist" / "mnist_experiment_then_fashion_model.py"
+FASHION_SPEC = ROOT / "tests" / "specs" / "fashion-small.toml"
+
+
+def test_a_run_is_served_both_datasets(fashion_idx: Path, nowhere: Path, mnist_path: Path,
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """--data names MNIST only; Fashion-MNIST (the exercise's dataset) comes from Debian's folder through cnngrade's
+    cache, mounted read-only into the sandbox beside MNIST. Both fits train on their own sliced data, and the graded
+    (Fashion) fit's preprocessing is inferred against, and its accuracy re-measured on, Fashion-MNIST."""
+    from grader.api import grade
+    from grader.isolation import bwrap_works
+
+    monkeypatch.delenv("CNNGRADE_SYSTEM_DATASETS")
+    report = grade(submission=BOTH, exercise=FASHION_SPEC, data=mnist_path)
+    d = report.extra_data
+    assert d.isolation == ("full" if bwrap_works() else "partial")
+    assert d.errors == [] and d.fit_calls == 2 and d.graded_fit == 2 and d.epochs_run == 1, report.output
+    assert d.preprocessing == "reshape to (28, 28, 1), divide by 255", report.output  # matched to Fashion's images
+    assert d.history[0].accuracy is not None and 0.4 < d.history[0].accuracy < 0.95  # one epoch on 2000 images
+    assert d.test_accuracy is not None and d.test_accuracy > 0.4  # Fashion's test slice (MNIST's would be ~0.1)
+
+
+def test_a_dataset_not_found_refuses_in_the_run(nowhere: Path, mnist_path: Path) -> None:
+    """An MNIST exercise on a machine without Fashion-MNIST: the run's fashion_mnist.load_data() says how the
+    grader can be given it (nothing is downloaded while a submission runs)."""
+    from grader.api import grade
+    from grader.exercises import find_exercise
+    from grader.spec import DatasetSpec
+
+    spec = find_exercise(FASHION_SPEC)[0]
+    spec = spec.model_copy(update={"dataset": DatasetSpec(name="mnist", train_limit=2000, test_limit=1000)})
+    report = grade(submission=BOTH.with_name("loads_both_datasets.py"), exercise=spec, data=mnist_path)
+    errors = report.extra_data.errors
+    assert len(errors) == 1 and errors[0].type == "DatasetNotServed" and errors[0].line == 6, report.output
+    assert errors[0].message.startswith("cnngrade: Fashion-MNIST is not available to this run: nothing is downloaded")
+    assert "apt-get install dataset-fashion-mnist" in errors[0].message

@@ -147,6 +147,17 @@ def _refused(exc: DataError, ds: Dataset, target: Path) -> DataError:
     return DataError(f"{first}\nIt was refused and deleted: nothing was written to {target}.\n{how_to_provide(ds)}")
 
 
+def _install(renames: dict[Path, Path], ds: Dataset) -> None:
+    """Rename verified ``.part`` files into place."""
+    try:
+        for part, target in renames.items():
+            os.replace(part, target)
+            _fsync_dir(target.parent)
+    except OSError as exc:
+        raise DataError(f"the verified {ds.title} could not be put into Keras' cache: {exc}.\n{how_to_provide(ds)}"
+                        ) from exc
+
+
 def download_npz(ds: Dataset, target: Path, *, stream: TextIO | None = None) -> Path:
     """Download ``ds``'s .npz into ``target``; on any failure, Ctrl-C included, nothing is left at ``target``."""
     url, stream = ds.mirror(), stream if stream is not None else sys.stderr
@@ -158,8 +169,7 @@ def download_npz(ds: Dataset, target: Path, *, stream: TextIO | None = None) -> 
             verify_npz(tmp, ds, shown=f"the file downloaded from {url}")
         except DataError as exc:
             raise _refused(exc, ds, target) from exc
-        os.replace(tmp, target)
-        _fsync_dir(target.parent)
+        _install({tmp: target}, ds)
     except BaseException:  # Ctrl-C and SIGTERM's unwinding included: a .part is never left to be trusted
         tmp.unlink(missing_ok=True)
         raise
@@ -183,9 +193,7 @@ def download_idx(ds: Dataset, folder: Path, *, stream: TextIO | None = None) -> 
             npz = idx.converted(ds, parts, shown=f"the files downloaded from {base}")
         except DataError as exc:
             raise _refused(exc, ds, folder) from exc
-        for name, part in parts.items():
-            os.replace(part, folder / ds.idx_files[name])
-        _fsync_dir(folder)
+        _install({part: folder / ds.idx_files[name] for name, part in parts.items()}, ds)
     except BaseException:
         for part in parts.values():
             part.unlink(missing_ok=True)
