@@ -275,3 +275,22 @@ def test_a_dataset_not_found_refuses_in_the_run(nowhere: Path, mnist_path: Path)
     assert len(errors) == 1 and errors[0].type == "DatasetNotServed" and errors[0].line == 6, report.output
     assert errors[0].message.startswith("cnngrade: Fashion-MNIST is not available to this run: nothing is downloaded")
     assert "apt-get install dataset-fashion-mnist" in errors[0].message
+
+
+def test_batch_grading_serves_both_from_a_data_folder(fashion_idx: Path, nowhere: Path, mnist_path: Path) -> None:
+    """The batch grader passes the --data folder itself to its workers (not only the exercise's file), so a
+    student's MNIST experiment is served from it beside the exercise's Fashion-MNIST (from Debian's folder)."""
+    import json
+
+    from grader.batch.coordinator import grade_batch
+
+    _linked(nowhere / "system" / "fashion-mnist", fashion_idx)
+    data = nowhere / "data"
+    data.mkdir()
+    (data / "mnist.npz").symlink_to(mnist_path)
+    student = nowhere / "class" / "alice"
+    student.mkdir(parents=True)
+    shutil.copyfile(BOTH.with_name("loads_both_datasets.py"), student / "loads_both_datasets.py")
+    grade_batch(submissions=nowhere / "class", results=nowhere / "results", exercise=FASHION_SPEC, data=str(data))
+    details = json.loads((nowhere / "results" / "students" / "alice.json").read_text())["extra_data"]
+    assert details["status"] == "failed" and details["errors"] == []  # both load_data calls returned; nothing trained
