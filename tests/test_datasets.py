@@ -231,9 +231,17 @@ def test_a_tampered_download_is_refused_and_leaves_nothing(mirror: _Server, nowh
     assert list(keras.iterdir()) == []
 
 
-def test_the_sandbox_can_read_the_cache(cache: Path) -> None:
-    """The cache's folders are traversable by other users (the sandboxed run is uid 65534)."""
-    assert all(os.stat(p).st_mode & 0o001 for p in [cache, *cache.parents])
+def test_a_cache_other_users_cannot_reach_is_not_used(tmp_path: Path, cache: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """The sandboxed run is another uid: a cache under a 0700 folder (root's home) would be unreadable to it."""
+    from grader.data.idx import cache_dir
+
+    private = tmp_path / "private"
+    private.mkdir(mode=0o700)
+    monkeypatch.setenv("CNNGRADE_CACHE", str(private / "cache"))
+    assert cache_dir() == (Path(tempfile.gettempdir()) / f"cnngrade-{os.geteuid()}").resolve()
+    monkeypatch.setenv("CNNGRADE_CACHE", str(cache / "configured"))  # in the temp folder, every parent o+x
+    assert cache_dir() == (cache / "configured").resolve()
 
 
 # --- the sandboxed run is served every dataset found, as MNIST is ---------------------------------------------------

@@ -13,6 +13,7 @@ import os
 import secrets
 import stat
 import tempfile
+import time
 import zlib
 from pathlib import Path
 
@@ -116,6 +117,16 @@ def cache_dir() -> Path:
                     "write and every user can read")
 
 
+def _sweep_stale(folder: Path, ds: Dataset, older_than_s: float = 600) -> None:
+    """Remove conversions a hard kill left half-written (never read: only a complete, renamed file is)."""
+    for part in folder.glob(f".{ds.name}-*.part"):
+        try:
+            if time.time() - part.stat().st_mtime > older_than_s:
+                part.unlink()
+        except OSError:
+            pass
+
+
 def converted(ds: Dataset, paths: dict[str, Path], *, shown: str) -> Path:
     """The verified .npz of the IDX files ``paths``, converted once into cnngrade's cache (atomically)."""
     key = hashlib.sha256("".join(_file_sha256(paths[n]) for n in ds.arrays).encode()).hexdigest()[:16]
@@ -128,6 +139,7 @@ def converted(ds: Dataset, paths: dict[str, Path], *, shown: str) -> Path:
         except DataError:
             pass  # damaged since it was written: convert again over it
     arrays = read_verified(ds, paths, shown=shown)
+    _sweep_stale(folder, ds)
     tmp = folder / f".{target.name}.{secrets.token_hex(6)}.part"
     try:
         with open(tmp, "xb") as out:
