@@ -9,7 +9,7 @@ from pathlib import Path
 
 from grader import __version__
 from grader.checks import Outcome, hint_once, run_checks
-from grader.data import resolve_dataset
+from grader.data import served_datasets
 from grader.evidence import Evidence
 from grader.exercises import find_exercise
 from grader.isolation import Isolation, choose
@@ -41,7 +41,8 @@ def grade(*, submission: str | os.PathLike[str], exercise: str | os.PathLike[str
     started = time.monotonic()
     spec = exercise if isinstance(exercise, ExerciseSpec) else find_exercise(exercise)[0]
     sub = load_submission(Path(submission))
-    data_path = resolve_dataset(spec.dataset.name, data=data)
+    served = served_datasets(spec.dataset.name, data=data)  # the exercise's dataset, and any other one found here
+    data_path = served[spec.dataset.name]
     isolation = choose(sandbox=sandbox)
     ev = Evidence(spec=spec, submission=sub, notes=[*sub.notes, *ISOLATION_NOTES.get(isolation, ()), *_spec_notes(spec)])
     device = device_env(cpu=cpu, threads=threads, gpu=gpu)
@@ -49,9 +50,11 @@ def grade(*, submission: str | os.PathLike[str], exercise: str | os.PathLike[str
     sweep()  # scratch a killed run left behind (its owner is gone)
     with scratch_dir() as scratch:
         if sub.problem is None:
-            policy = run_policy(ev, isolation=isolation, scratch=scratch, data_path=data_path, hide=hide)
+            policy = run_policy(ev, isolation=isolation, scratch=scratch, data_path=data_path, hide=hide,
+                                datasets=served)
             run_s = run_submission(ev, scratch=scratch, data_path=data_path, seed=seed, full=full, device=device,
-                                   timeout_s=timeout_s, progress=progress, policy=policy, cancel=cancel)
+                                   timeout_s=timeout_s, progress=progress, policy=policy, cancel=cancel,
+                                   datasets=served)
             infer_preprocessing(ev, scratch=scratch, data_path=data_path)
             measure_s = measure(ev, scratch=scratch, data_path=data_path, device=device, progress=progress,
                                 policy=policy, cancel=cancel)

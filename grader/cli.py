@@ -30,7 +30,7 @@ Exit codes:
   1  graded, at least one check failed
   2  usage error (bad option, missing file, a folder, an output path that
      cannot be written, invalid exercise spec)
-  3  could not grade (e.g. MNIST data missing), or an unexpected error
+  3  could not grade (e.g. the dataset is missing), or an unexpected error
      (one line; the details go to a log file it names)
   130  interrupted by Ctrl-C (143: SIGTERM, 129: SIGHUP); nothing is left behind"""
 
@@ -47,7 +47,7 @@ Exit codes (each command's --help lists its own):
        found (unless --allow-empty); check, validate, exercises: no exercise
        found; check, validate: not in a solutions repository (and no REPO);
        starter: the notebook exists already (unless --force)
-  3    could not grade: MNIST missing or not canonical, grader environment
+  3    could not grade: the dataset missing or not canonical, grader environment
        broken; grade: some students could not be graded (rerun to retry);
        any command: an unexpected error (one line on stderr, the details in
        a log file it names; never a traceback)
@@ -279,7 +279,8 @@ def _progress(quiet: bool) -> Any:
 @click.option("--exercise", "-e", metavar="ID|PATH",
               help="Exercise id or spec path [default: mnist-single-conv]; where ids are looked up: "
                    "cnngrade exercises --help.")
-@click.option("--data", metavar="PATH", help="mnist.npz or a folder holding it [default: $CNNGRADE_DATA, Keras' cache].")
+@click.option("--data", metavar="PATH", help="A dataset's .npz, or a folder holding mnist.npz, fashion_mnist.npz or "
+                   "Fashion-MNIST's .gz files [default: $CNNGRADE_DATA, Keras' cache, /usr/share/datasets].")
 @click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=None,
               help="Seed for all randomness, 0 to 2**32-1 [default: fixed, recorded in the report].")
 @click.option("--full", is_flag=True, help="Train even when the architecture is wrong (slower, more feedback).")

@@ -46,7 +46,7 @@ Exit codes:
   2  usage error (not in a solutions repository and no REPO, no exercises/
      folder or no exercise in it, bad option, a --junit file that cannot
      be written)
-  3  could not grade (e.g. MNIST data missing), or an unexpected error
+  3  could not grade (e.g. the dataset is missing), or an unexpected error
      (one line; the details go to a log file it names)"""
 
 VALIDATE_EXIT_HELP = """\b
@@ -66,7 +66,8 @@ Exit codes:
 @click.option("-j", "--jobs", type=click.IntRange(1, 64), default=1, show_default=True, help="Grade N at once.")
 @click.option("--junit", type=click.Path(path_type=Path), callback=output_file("check.xml"),
               help="Write JUnit XML here (checked before grading).")
-@click.option("--data", metavar="PATH", help="mnist.npz or a folder holding it [default: $CNNGRADE_DATA, Keras' cache].")
+@click.option("--data", metavar="PATH", help="A dataset's .npz, or a folder holding mnist.npz, fashion_mnist.npz or "
+                   "Fashion-MNIST's .gz files [default: $CNNGRADE_DATA, Keras' cache, /usr/share/datasets].")
 @click.option("--cpu", is_flag=True, help="Train on the CPU even when GPUs are visible.")
 def check(repo: Path | None, exercise: str | None, seeds: int, jobs: int, junit: Path | None, data: str | None,
           cpu: bool) -> None:

@@ -56,7 +56,8 @@ def _batch_printer(quiet: bool, live: bool) -> Any:
               callback=output_folder("the results (students/, grades.csv, summary.json)"),
               help="Results folder: students/<student>.json, grades.csv, summary.json (checked before grading).")
 @click.option("--exercise", "-e", metavar="ID|PATH", help="Exercise id or spec path [default: mnist-single-conv].")
-@click.option("--data", metavar="PATH", help="mnist.npz or a folder holding it [default: $CNNGRADE_DATA, Keras' cache].")
+@click.option("--data", metavar="PATH", help="A dataset's .npz, or a folder holding mnist.npz, fashion_mnist.npz or "
+                   "Fashion-MNIST's .gz files [default: $CNNGRADE_DATA, Keras' cache, /usr/share/datasets].")
 @click.option("-j", "--jobs", type=click.IntRange(1, 256), default=1, show_default=True,
               help="Submissions graded at once on this machine; CPU threads and GPUs are shared out between them.")
 @click.option("--threads", type=click.IntRange(1, 1024), help="CPU threads per submission [default: cores / jobs].")

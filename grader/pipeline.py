@@ -4,7 +4,7 @@ from __future__ import annotations
 import shutil
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -53,9 +53,12 @@ def device_env(*, cpu: bool, threads: int | None, gpu: str | None) -> dict[str, 
     return env
 
 
-def run_policy(ev: Evidence, *, isolation: Isolation, scratch: Path, data_path: Path, hide: tuple[Path, ...]) -> Policy:
+def run_policy(ev: Evidence, *, isolation: Isolation, scratch: Path, data_path: Path, hide: tuple[Path, ...],
+               datasets: Mapping[str, Path] | None = None) -> Policy:
+    """What the run may see: its scratch, and every served dataset read-only (``datasets``; default the exercise's)."""
     limits = ev.spec.limits
-    return Policy(isolation=isolation, writable=(scratch,), readonly=(data_path,),
+    readonly = tuple(dict.fromkeys((data_path, *(datasets or {}).values())))
+    return Policy(isolation=isolation, writable=(scratch,), readonly=readonly,
                   hidden=default_hidden((ev.submission.path.resolve().parent, *hide)),
                   memory_bytes=limits.memory_mb << 20, max_pids=limits.max_processes,
                   disk_bytes=limits.disk_mb << 20, output_bytes=limits.output_bytes)
@@ -63,14 +66,16 @@ def run_policy(ev: Evidence, *, isolation: Isolation, scratch: Path, data_path: 
 
 def run_submission(ev: Evidence, *, scratch: Path, data_path: Path, seed: int, full: bool, device: dict[str, str],
                    timeout_s: float | None, progress: Progress | None, policy: Policy,
-                   cancel: threading.Event | None = None) -> float:
+                   cancel: threading.Event | None = None, datasets: Mapping[str, Path] | None = None) -> float:
     """Run the student's code in a child; fills ``ev.child`` and ``ev.record``; returns the wall time."""
     spec, sub = ev.spec, ev.submission
     work = scratch / "work"
     work.mkdir(parents=True)
     shutil.copyfile(sub.path, work / sub.path.name)
     job = RunJob(kind=sub.kind, submission_name=sub.path.name, units=[Unit(cell=u.cell, source=u.source) for u in sub.units],
-                 data_path=str(data_path), train_limit=spec.dataset.train_limit, test_limit=spec.dataset.test_limit,
+                 data_path=str(data_path),
+                 datasets={k: str(v) for k, v in (datasets or {spec.dataset.name: data_path}).items()},
+                 train_limit=spec.dataset.train_limit, test_limit=spec.dataset.test_limit,
                  epoch_budget=spec.goal.epoch_budget, entry_point=spec.entry_point, seed=seed, fail_fast=not full,
                  architecture=spec.architecture, legacy_metric_names=spec.training.legacy_metric_names,
                  output_bytes=spec.limits.output_bytes)

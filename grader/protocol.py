@@ -26,7 +26,8 @@ class RunJob(_Strict):
     kind: Literal["notebook", "module"]
     submission_name: str
     units: list[Unit]
-    data_path: str
+    data_path: str  # the exercise's dataset
+    datasets: dict[str, str] = Field(default_factory=dict)  # every dataset served to the run (name -> .npz)
     train_limit: int | None = None
     test_limit: int | None = None
     epoch_budget: int

@@ -20,7 +20,7 @@ from grader.authoring.repository import Exercise, KnownBad
 from grader.authoring.validate import validate_repository
 from grader.batch.task import GradeTask, TaskOutcome
 from grader.batch.workers import LocalWorkers
-from grader.data import resolve_dataset
+from grader.data import explicit_source, served_datasets
 from grader.errors import UsageError
 from grader.report import Report
 
@@ -142,12 +142,14 @@ def run_check(*, repo: Path, exercise: str | None = None, seeds: int = 1, jobs: 
     if any(ex.solutions or ex.known_bad for ex in gradable):
         # Each dataset is found and verified once, before any training (a missing one is exit 3, not N failures).
         names = {ex.spec.dataset.name for ex in gradable if ex.spec is not None}
-        datasets: dict[str, str] = {name: str(resolve_dataset(name, data=data)) for name in names}
+        for name in sorted(names):
+            served_datasets(name, data=data)  # downloaded and converted now, then found by every grading
+        datasets: dict[str, str | None] = {name: explicit_source(data) for name in names}
         cases += _grade_all(gradable, repo=repo, seeds=seeds, jobs=jobs, datasets=datasets, cpu=cpu, on_case=on_case)
     return CheckResult(cases)
 
 
-def _grade_all(exercises: list[Exercise], *, repo: Path, seeds: int, jobs: int, datasets: dict[str, str], cpu: bool,
+def _grade_all(exercises: list[Exercise], *, repo: Path, seeds: int, jobs: int, datasets: dict[str, str | None], cpu: bool,
                on_case: Callable[[CaseResult], None] | None) -> list[CaseResult]:
     workers = LocalWorkers(jobs, cpu=cpu)
     # future -> (exercise, file, its declaration (None for a reference solution), seed)

@@ -29,8 +29,8 @@ def _prepare_tensorflow(state: RunState) -> Any:
     state.meta["tensorflow_version"] = tf.__version__
     parts = [g.name for g in gpus] + ([f"{threads} CPU thread{'s' if threads > 1 else ''}"] if threads else [])
     state.meta["device"] = ("GPU" if gpus else "CPU") + (f" ({', '.join(parts)})" if parts else "")
-    loader = datasets.make_loader(state.job.data_path, state.job.train_limit, state.job.test_limit, state.data_requests)
-    datasets.install(loader)
+    served = state.job.datasets or {"mnist": state.job.data_path}  # a job from before datasets were listed
+    datasets.install(datasets.loaders(served, state.job.train_limit, state.job.test_limit, state.data_requests))
     return intercept.install(state, state.epochs_out, state.scratch)
 
 
