@@ -160,7 +160,7 @@ def _describe_rules(spec: ExerciseSpec) -> list[str]:
             (f"  rules: {a.convolutions} convolution(s), {a.max_pooling_2d} MaxPooling2D; {t.metric} above "
              f"{t.threshold} within {t.epoch_budget} epochs; message {t.message!r}"),
             (f"  floors: re-measured train >= {t.min_train_accuracy}, test >= {t.min_test_accuracy}; "
-             f"{spec.points.total:g} points")]
+             f"{spec.total_points:g} points")]
 
 
 @main.command(epilog=EXERCISES_HELP)

@@ -11,6 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from grader.arrays.spec import ARRAYS_CHECKS, ArraysSpec
 from grader.errors import SpecError
 
 
@@ -55,18 +56,9 @@ class LimitsSpec(_Frozen):
     output_bytes: int = Field(default=2_000_000, gt=0)
 
 
-class PointsSpec(_Frozen):
-    ran: float = Field(default=1, ge=0)
-    architecture: float = Field(default=2, ge=0)
-    budget: float = Field(default=1, ge=0)
-    stopped: float = Field(default=2, ge=0)
-    message: float = Field(default=1, ge=0)
-    train_accuracy: float = Field(default=2, ge=0)
-    test_accuracy: float = Field(default=1, ge=0)
-
-    @property
-    def total(self) -> float:
-        return float(sum(self.model_dump().values()))
+# Check id -> points. The training checks' defaults; an arrays exercise names its own checks.
+TRAINING_POINTS = {"ran": 1.0, "architecture": 2.0, "budget": 1.0, "stopped": 2.0, "message": 1.0,
+                   "train_accuracy": 2.0, "test_accuracy": 1.0}
 
 
 class ExerciseSpec(_Frozen):
@@ -78,13 +70,37 @@ class ExerciseSpec(_Frozen):
     training: TrainingSpec = TrainingSpec()
     architecture: ArchitectureSpec = ArchitectureSpec()
     limits: LimitsSpec = LimitsSpec()
-    points: PointsSpec = PointsSpec()
+    points: dict[str, float] = Field(default_factory=lambda: dict(TRAINING_POINTS))
+    # "training": the code trains a model (the checks above); "arrays": the code computes arrays ([arrays]).
+    kind: Literal["training", "arrays"] = "training"
+    arrays: ArraysSpec | None = None
 
     @model_validator(mode="after")
     def _floor_reachable(self) -> ExerciseSpec:
         if self.training.train_accuracy_floor > 1:
             raise ValueError("training.min_train_accuracy must be at most 1")
         return self
+
+    @model_validator(mode="before")
+    @classmethod
+    def _training_defaults(cls, raw: object) -> object:
+        # A training spec may list only the points it changes; an arrays spec lists all of its own.
+        if isinstance(raw, dict) and raw.get("kind", "training") == "training" and isinstance(raw.get("points"), dict):
+            return {**raw, "points": {**TRAINING_POINTS, **raw["points"]}}
+        return raw
+
+    @model_validator(mode="after")
+    def _kind_matches(self) -> ExerciseSpec:
+        if (self.arrays is not None) != (self.kind == "arrays"):
+            raise ValueError('[arrays] is required when kind = "arrays", and only then')
+        checks = ARRAYS_CHECKS if self.kind == "arrays" else tuple(TRAINING_POINTS)
+        if set(self.points) != set(checks) or any(v < 0 for v in self.points.values()):
+            raise ValueError(f"[points] must give each check a number >= 0, exactly: {', '.join(checks)}")
+        return self
+
+    @property
+    def total_points(self) -> float:
+        return float(sum(self.points.values()))
 
 
 def _describe(err: ValidationError) -> str:
