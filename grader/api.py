@@ -68,6 +68,10 @@ def grade(*, submission: str | os.PathLike[str], exercise: str | os.PathLike[str
 def problem_report(*, spec: ExerciseSpec, shown: str, sha256: str, problem: str, seed: int = DEFAULT_SEED) -> Report:
     """The report for a file that cannot be run at all (e.g. a batch found no notebook): graded 0, with why."""
     sub = Submission(Path(shown), "notebook" if shown.endswith(".ipynb") else "module", sha256, problem=problem)
+    if spec.kind == "arrays":
+        from grader.arrays.grade import problem_arrays_report
+
+        return problem_arrays_report(spec=spec, sub=sub, seed=seed)
     ev = Evidence(spec=spec, submission=sub)
     return build_report(ev, run_checks(ev), seed=seed, timings=Timings(), isolation=Isolation.NONE)
 

@@ -42,6 +42,7 @@ ALLOWED_GLOBALS = {("numpy.core.multiarray", "_reconstruct"), ("numpy._core.mult
 class Ascent:
     pixels: np.ndarray  # uint8, 512x512
     source: str
+    path: Path  # the verified ascent.dat: what a batch or `cnngrade check` hands its workers as --data
 
 
 class _Restricted(pickle.Unpickler):
@@ -125,12 +126,12 @@ def find_ascent(data: str | os.PathLike[str] | None = None, *, download: bool = 
             tried.append(f"{origin}: {path} (absent)")
             continue
         try:
-            return Ascent(read_verified(_read(path), str(path)), f"{origin}: {path}")
+            return Ascent(read_verified(_read(path), str(path)), f"{origin}: {path}", path)
         except (DataError, OSError) as exc:
             tried.append(f"{origin}: {exc}")
     if download:
         try:
-            return Ascent(_download(cache_path()), f"downloaded from {DOWNLOAD_URL}")
+            return Ascent(_download(cache_path()), f"downloaded from {DOWNLOAD_URL}", cache_path())
         except (DataError, OSError) as exc:
             tried.append(f"download from {DOWNLOAD_URL}: {exc}")
     raise DataError("SciPy's ascent image (ascent.dat) was not found. Tried:\n  " + "\n  ".join(tried) +

@@ -18,10 +18,27 @@ from grader.isolation import Isolation, Policy, choose, default_hidden
 from grader.report import CheckExtra, GradeDetails, ImageFacts, Report, TestResult, Timings
 from grader.scratch import scratch_dir, sweep
 from grader.spec import ExerciseSpec
-from grader.submission import load_submission
+from grader.submission import Submission, load_submission
 
 NOTES = {Isolation.PARTIAL: "isolation is partial: bubblewrap could not create namespaces on this host",
          Isolation.NONE: "graded WITHOUT a sandbox (--no-sandbox): the submission ran with the grader's rights"}
+
+
+def data_for(spec: ExerciseSpec, data: str | os.PathLike[str] | None) -> str:
+    """The verified data file an exercise grades on, found once before a batch or ``cnngrade check`` starts (a
+    missing one is exit 3, not one failure per student): the dataset, or for an arrays exercise its image."""
+    if spec.kind == "arrays":
+        return str(find_ascent(data).path)
+    from grader.data import resolve_dataset
+
+    return str(resolve_dataset(spec.dataset.name, data=data))
+
+
+def problem_arrays_report(*, spec: ExerciseSpec, sub: Submission, seed: int) -> Report:
+    """The report for a file that cannot be run at all: every check fails with the reason."""
+    ev = ArraysEvidence(spec=spec, submission=sub)
+    outcomes = hint_once([check(ev) for check in CHECKS])
+    return arrays_report(ev, outcomes, seed=seed, timings=Timings(), isolation=Isolation.NONE, seconds=[])
 
 
 def _policy(spec: ExerciseSpec, isolation: Isolation, folder: Path, hidden: tuple[Path, ...]) -> Policy:

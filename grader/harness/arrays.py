@@ -41,15 +41,15 @@ def _serve(image: np.ndarray, requests: list[str]) -> None:
     except ImportError:
         misc = types.ModuleType("scipy.misc")
         sys.modules["scipy.misc"] = misc
-    misc.ascent = misc_ascent  # type: ignore[attr-defined]
-    scipy.misc = misc  # type: ignore[attr-defined]
+    misc.ascent = misc_ascent
+    scipy.misc = misc
     try:
         import scipy.datasets as datasets
     except ImportError:
         datasets = types.ModuleType("scipy.datasets")
         sys.modules["scipy.datasets"] = datasets
-    datasets.ascent = datasets_ascent  # type: ignore[attr-defined]  # never pooch: no download in a run
-    scipy.datasets = datasets  # type: ignore[attr-defined]
+    datasets.ascent = datasets_ascent  # never pooch: no download in a run
+    scipy.datasets = datasets
 
 
 def _stand_in_cv2() -> None:
