@@ -57,9 +57,10 @@ def run_problem(run: ImageRun | None, rules: ArraysSpec, sub: Submission) -> tup
                 f"Fix the error in {e.where}; the code must run from top to bottom.")
     missing = [n for n in (rules.transformed, rules.pooled, rules.filter) if n not in run.arrays]
     if missing:
-        where = run.record.found_in or "at top level, nor in one zero-argument function"
-        reasons = "; ".join(f"'{n}': {judge._why_missing(run, n)}" for n in missing)
-        return (f"the results were not found ({where}): {reasons}",
+        where = f"in {run.record.found_in}" if run.record.found_in else (
+            "at top level nor in a single function without arguments")
+        reasons = "; ".join(f"'{n}': {judge.why_missing(run, n)}" for n in missing)
+        return (f"the results were not found {where}: {reasons}",
                 f"Keep the lesson's names: {', '.join(rules.names)} ({rules.weight} may be left out: "
                 f"{rules.default_weight}), at the top level of the notebook or inside one function without arguments.")
     return None
@@ -157,6 +158,8 @@ def check_clipping(ev: ArraysEvidence) -> Outcome:
 
 def check_hidden(ev: ArraysEvidence) -> Outcome:
     name, run, rules = CHECK_NAMES["hidden_image"], ev.hidden, ev.rules
+    if run_problem(ev.ascent, rules, ev.submission):
+        return Outcome("hidden_image", name, False, SEE.format("the code did not give its results", "Code ran"))
     for check in (check_convolution, check_margin, check_clipping):
         first = check(ev)
         if not first.passed:

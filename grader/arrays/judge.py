@@ -27,13 +27,13 @@ def inputs(run: ImageRun, spec: ArraysSpec) -> tuple[Inputs | None, str | None]:
     """The student's filter and weight from the run, validated; or why they cannot be used."""
     kernel = run.arrays.get(spec.filter)
     if kernel is None:
-        return None, f"'{spec.filter}' was not saved ({_why_missing(run, spec.filter)})"
+        return None, f"'{spec.filter}' was not saved ({why_missing(run, spec.filter)})"
     if kernel.shape != (3, 3) or not np.all(np.isfinite(kernel)):
         return None, f"'{spec.filter}' must be 3x3 finite numbers; it has shape {list(kernel.shape)}"
     raw = run.arrays.get(spec.weight)
     if raw is None:
         if spec.default_weight is None:
-            return None, f"'{spec.weight}' was not saved ({_why_missing(run, spec.weight)})"
+            return None, f"'{spec.weight}' was not saved ({why_missing(run, spec.weight)})"
         return Inputs(kernel.astype(np.float64), spec.default_weight,
                       f"'{spec.weight}' was not defined: {spec.default_weight:g} was used"), None
     if raw.size != 1 or not np.isfinite(raw).all():
@@ -41,7 +41,7 @@ def inputs(run: ImageRun, spec: ArraysSpec) -> tuple[Inputs | None, str | None]:
     return Inputs(kernel.astype(np.float64), float(raw.reshape(-1)[0])), None
 
 
-def _why_missing(run: ImageRun, name: str) -> str:
+def why_missing(run: ImageRun, name: str) -> str:
     if name in run.unreadable:
         return f"its file was unusable: {run.unreadable[name]}"
     saved = {s.name: s for s in (run.record.saved if run.record else [])}

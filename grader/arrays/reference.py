@@ -49,9 +49,9 @@ def max_pool(values: np.ndarray, size: int, stride: int) -> np.ndarray:
 def hidden_image(shape: tuple[int, int], seed: int | None = None) -> np.ndarray:
     """A 512x512 8-bit image only this grading knows (a fresh secret seed by default).
 
-    It has what makes each slip show: smooth gradients (small responses), hard-edged blocks and a disc (responses
-    far outside [0, 255], so clipping matters), texture, and no symmetry between rows and columns (a transposed
-    result differs), so margin, clipping, orientation and pooling mistakes all change the result.
+    It has what makes each slip show: smooth gradients (small responses), hard-edged blocks, a disc and isolated
+    black and white specks (responses far outside [0, 255], so clipping matters), texture, and no symmetry between
+    rows and columns (a transposed result differs): margin, clipping, orientation and pooling mistakes all show.
     """
     rng = np.random.default_rng(secrets.randbits(64) if seed is None else seed)
     rows, cols = shape
@@ -60,10 +60,12 @@ def hidden_image(shape: tuple[int, int], seed: int | None = None) -> np.ndarray:
     image = 128 + 100 * np.sin((np.cos(angle) * x + np.sin(angle) * y) / rng.uniform(20, 60))
     image += rng.uniform(-0.3, 0.3) * x - rng.uniform(-0.2, 0.2) * y
     for _ in range(int(rng.integers(12, 20))):  # hard-edged rectangles of random brightness
-        r0, c0 = int(rng.integers(0, rows - 40)), int(rng.integers(0, cols - 40))
-        h, w = int(rng.integers(10, rows // 3)), int(rng.integers(10, cols // 5))
+        r0, c0 = int(rng.integers(0, max(1, rows - 40))), int(rng.integers(0, max(1, cols - 40)))
+        h, w = int(rng.integers(4, max(5, rows // 3))), int(rng.integers(4, max(5, cols // 5)))
         image[r0:r0 + h, c0:c0 + w] = rng.uniform(0, 255)
     cy, cx, radius = rng.uniform(0.3, 0.7) * rows, rng.uniform(0.2, 0.5) * cols, rng.uniform(40, 90)
     image[(y - cy) ** 2 + (x - cx) ** 2 < radius ** 2] = rng.choice([0.0, 255.0])
     image += rng.normal(0, 12, shape) * (x > cols * rng.uniform(0.5, 0.8))  # a textured region
+    specks = rng.random(shape) < 0.02  # isolated black and white pixels: responses far beyond [0, 255]
+    image[specks] = rng.choice([0.0, 255.0], size=int(specks.sum()))
     return np.clip(np.rint(image), 0, 255).astype(np.uint8)
