@@ -48,7 +48,7 @@ def grade(*, submission: str | os.PathLike[str], exercise: str | os.PathLike[str
     sub = load_submission(Path(submission))
     data_path = resolve_dataset(spec.dataset.name, data=data)
     isolation = choose(sandbox=sandbox)
-    ev = Evidence(spec=spec, submission=sub, notes=[*sub.notes, *ISOLATION_NOTES.get(isolation, ())])
+    ev = Evidence(spec=spec, submission=sub, notes=[*sub.notes, *ISOLATION_NOTES.get(isolation, ()), *_spec_notes(spec)])
     device = device_env(cpu=cpu, threads=threads, gpu=gpu)
     run_s = measure_s = 0.0
     sweep()  # scratch a killed run left behind (its owner is gone)
@@ -63,6 +63,15 @@ def grade(*, submission: str | os.PathLike[str], exercise: str | os.PathLike[str
     timings = Timings(run_s=round(run_s, 2), measure_s=round(measure_s, 2),
                       total_s=round(time.monotonic() - started, 2), mean_epoch_s=_mean_epoch(ev))
     return build_report(ev, run_checks(ev), seed=seed, timings=timings, isolation=isolation)
+
+
+LEGACY_NOTE = ("graded with legacy_metric_names: callbacks also saw TensorFlow 1's names ('acc' for 'accuracy', "
+               "'val_acc' for 'val_accuracy')")
+
+
+def _spec_notes(spec: ExerciseSpec) -> list[str]:
+    """What the exercise's options changed about the run, said in every report graded under them."""
+    return [LEGACY_NOTE] if spec.training.legacy_metric_names else []
 
 
 def problem_report(*, spec: ExerciseSpec, shown: str, sha256: str, problem: str, seed: int = DEFAULT_SEED) -> Report:
@@ -80,8 +89,8 @@ def not_graded_report(*, spec: ExerciseSpec, shown: str, sha256: str, error: str
     """The report when the grader itself failed: no checks decided, no points, retried by a batch rerun."""
     details = GradeDetails(grader_version=__version__, exercise_id=spec.id, exercise_version=spec.version,
                            submission=shown, submission_sha256=sha256, status="not_graded", error=error, seed=seed,
-                           isolation="none", epoch_budget=spec.training.epoch_budget)
-    return Report(score=0.0, max_score=spec.total_points, execution_time=0.0,
+                           isolation="none", epoch_budget=spec.goal.epoch_budget)
+    return Report(score=0.0, max_score=spec.max_points, execution_time=0.0,
                   output=f"not graded: {error}\n{graded_against(spec)}", tests=[], extra_data=details)
 
 
@@ -99,10 +108,9 @@ def _mean_epoch(ev: Evidence) -> float | None:
 
 
 def _tests(ev: Evidence, outcomes: list[Outcome]) -> list[TestResult]:
-    points = ev.spec.points
     tests = []
     for number, o in enumerate(outcomes, start=1):
-        worth = float(points[o.id])
+        worth = ev.spec.points_for(o.id)
         output = o.output + (f"\nHint: {o.hint}" if o.hint else "")
         tests.append(TestResult(name=o.name, number=str(number), score=worth if o.passed else 0.0, max_score=worth,
                                 status="passed" if o.passed else "failed", output=output, tags=[o.id],
@@ -124,6 +132,8 @@ def _graded_source(ev: Evidence) -> str | None:
     where = f"entry point {ev.spec.entry_point}()" if fit.from_entry_point else (
         f"cell {fit.cell}" if fit.cell is not None else "the module")
     total = len(ev.record.fits) if ev.record else 1
+    if ev.graded_reason:
+        return f"fit call {fit.index} of {total}, in {where}: {ev.graded_reason}"
     return f"fit call {fit.index} of {total}, in {where}" + (" (the last one is graded)" if total > 1 else "")
 
 
@@ -174,7 +184,7 @@ def build_report(ev: Evidence, outcomes: list[Outcome], *, seed: int, timings: T
         isolation=isolation.value, device=record.device if record else None,
         tensorflow_version=record.tensorflow_version if record else None,
         graded_fit=fit.index if fit else None, graded_fit_source=_graded_source(ev),
-        fit_calls=len(record.fits) if record else 0, epoch_budget=ev.spec.training.epoch_budget,
+        fit_calls=len(record.fits) if record else 0, epoch_budget=ev.spec.goal.epoch_budget,
         epochs_asked=fit.epochs_asked if fit else None, epochs_run=len(fit.epochs) if fit else 0,
         stop_epoch=stop.epoch if stop else None, stopped_by=f"{stop.callback}.{stop.hook}" if stop else None,
         history=_history(ev), train_accuracy=m.train_accuracy if m else None,

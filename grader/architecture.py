@@ -4,7 +4,6 @@ Pure Python on layer class names, shapes and graph op counts: no TensorFlow, no 
 """
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -38,15 +37,33 @@ def _shape(shape: Sequence[int | None] | None) -> str:
     return "unknown" if shape is None else "(" + ", ".join("None" if d is None else str(d) for d in shape) + ")"
 
 
+# Which Keras classes each counted kind holds (the spec's [architecture.layers] names these kinds).
+KIND_CLASSES: dict[str, frozenset[str]] = {
+    "convolutions": frozenset(CONV_CLASSES),
+    "max_pooling_2d": frozenset({MAX_POOL_2D}),
+    "pooling": frozenset({*MAX_POOL_CLASSES, "AveragePooling1D", "AveragePooling2D", "AveragePooling3D",
+                          "GlobalMaxPooling1D", "GlobalMaxPooling2D", "GlobalMaxPooling3D", "GlobalAveragePooling1D",
+                          "GlobalAveragePooling2D", "GlobalAveragePooling3D"}),
+    "dense": frozenset({"Dense", "EinsumDense"}),
+    "dropout": frozenset({"Dropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D"}),
+    "batch_normalization": frozenset({"BatchNormalization"}),
+}
+KIND_WORDS = {"convolutions": "convolution layers", "max_pooling_2d": "MaxPooling2D layers", "pooling": "pooling layers",
+              "dense": "Dense layers", "dropout": "dropout layers", "batch_normalization": "BatchNormalization layers"}
+
+
+def describe_rules(spec: ArchitectureSpec) -> str:
+    """'exactly 2 convolution layers, exactly 2 MaxPooling2D layers' for check names and hints."""
+    return ", ".join(f"{count.describe()} {KIND_WORDS[kind]}" for kind, count in spec.layers.items())
+
+
 def _layer_problems(classes: Sequence[str], spec: ArchitectureSpec) -> list[str]:
-    counts = Counter(classes)
-    convs = [c for c in classes if c in CONV_CLASSES]
     problems = []
-    if len(convs) != spec.convolutions:
-        listed = f" ({', '.join(convs)})" if convs else ""
-        problems.append(f"found {len(convs)} convolution layers{listed}; exactly {spec.convolutions} required")
-    if counts[MAX_POOL_2D] != spec.max_pooling_2d:
-        problems.append(f"found {counts[MAX_POOL_2D]} MaxPooling2D layers; exactly {spec.max_pooling_2d} required")
+    for kind, count in spec.layers.items():
+        found = [c for c in classes if c in KIND_CLASSES[kind]]
+        if not count.allows(len(found)):
+            listed = f" ({', '.join(found)})" if found and kind in ("convolutions", "pooling") else ""
+            problems.append(f"found {len(found)} {KIND_WORDS[kind]}{listed}; {count.describe()} required")
     return problems
 
 
@@ -54,28 +71,34 @@ def _graph_problems(facts: ArchitectureFacts, spec: ArchitectureSpec) -> list[st
     problems = []
     classes = facts.layer_classes
     recurrent = any(CONV_CLASSES.get(c) == 0 for c in classes or ())
+    conv, pool = spec.count("convolutions"), spec.count("max_pooling_2d")
     if facts.conv_ops is not None and not recurrent:
-        if classes is None:
-            declared, expected = spec.convolutions, spec.convolutions
+        if classes is None:  # a subclassed model: the rule's maximum is what it may declare
+            declared = expected = conv.max if conv and conv.max is not None else None
         else:
             declared = sum(1 for c in classes if c in CONV_CLASSES)
             expected = sum(CONV_CLASSES.get(c, 0) for c in classes)
-        if facts.conv_ops > expected:
+        needed = conv.min if conv and conv.min is not None else 0
+        if expected is not None and facts.conv_ops > expected:
             problems.append(
                 f"the model's computation contains {facts.conv_ops} convolution operations, more than its "
                 f"{declared} declared convolution layer(s) explain: a convolution inside a Lambda or custom layer counts too"
             )
-        elif facts.conv_ops < min(expected, spec.convolutions):
-            problems.append(_unused("convolution", facts.conv_ops, spec.convolutions))
+        elif facts.conv_ops < min(expected if expected is not None else needed, needed):
+            problems.append(_unused("convolution", facts.conv_ops, needed))
     if facts.max_pool_ops is not None:
-        declared = spec.max_pooling_2d if classes is None else sum(1 for c in classes if c in MAX_POOL_CLASSES)
-        if facts.max_pool_ops > declared:
+        if classes is None:
+            declared_pools = pool.max if pool and pool.max is not None else None
+        else:
+            declared_pools = sum(1 for c in classes if c in MAX_POOL_CLASSES)
+        needed = pool.min if pool and pool.min is not None else 0
+        if declared_pools is not None and facts.max_pool_ops > declared_pools:
             problems.append(
-                f"the model's computation contains {facts.max_pool_ops} max-pooling operations but only {declared} "
-                "max-pooling layer(s) are declared"
+                f"the model's computation contains {facts.max_pool_ops} max-pooling operations but only "
+                f"{declared_pools} max-pooling layer(s) are declared"
             )
-        elif facts.max_pool_ops < min(declared, spec.max_pooling_2d):
-            problems.append(_unused("max-pooling", facts.max_pool_ops, spec.max_pooling_2d))
+        elif facts.max_pool_ops < min(declared_pools if declared_pools is not None else needed, needed):
+            problems.append(_unused("max-pooling", facts.max_pool_ops, needed))
     return problems
 
 

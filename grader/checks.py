@@ -5,8 +5,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from grader import hints
-from grader.architecture import ArchitectureFacts, architecture_problems
+from grader.architecture import ArchitectureFacts, architecture_problems, describe_rules
 from grader.evidence import Evidence
+from grader.spec import METRIC_WORDS
 
 
 @dataclass(frozen=True)
@@ -22,7 +23,7 @@ NOT_TRAINED = "no model was trained: model.fit was never called"
 # Checks that depend on training point at the check that explains why there was none, instead of repeating it.
 SEE_RAN = "(see 'Code ran')"
 PRETRAINED_ACCURACY = 0.5
-TRAIN_SIZE = 60_000
+TRAIN_SIZE, TEST_SIZE = 60_000, 10_000  # both MNIST and Fashion-MNIST
 SKIPPED = "not run: the architecture check failed, so training was skipped (see 'Architecture')"
 LIMIT_TEXT = {
     "memory": ("out of memory: the run used more than {limits.memory_mb} MB and was stopped",
@@ -97,7 +98,7 @@ def _no_top1_accuracy(ev: Evidence) -> tuple[str, str]:
 
 def _over_budget(ev: Evidence) -> str | None:
     """Training the graded model got that the epoch count does not show, or None."""
-    fit, budget = ev.fit, ev.spec.training.epoch_budget
+    fit, budget = ev.fit, ev.spec.goal.epoch_budget
     assert fit is not None
     refused = [f for f in ev.budget_refusals if f.model_key == fit.model_key]
     if refused:
@@ -167,7 +168,7 @@ def _measured_facts(ev: Evidence) -> ArchitectureFacts | None:
 
 
 def check_architecture(ev: Evidence) -> Outcome:
-    name = "Architecture: exactly one convolution and one MaxPooling2D"
+    name = f"Architecture: {describe_rules(ev.spec.architecture)}"
     fit = ev.fit
     if fit is None:
         return Outcome("architecture", name, False, _before_training(ev) or NOT_TRAINED,
@@ -194,47 +195,76 @@ def check_architecture(ev: Evidence) -> Outcome:
                    f"in the exported graph; input {tuple(facts.input_shape or ())}, output {tuple(facts.output_shape or ())}")
 
 
-def check_budget(ev: Evidence) -> Outcome:
-    t, budget = ev.spec.training, ev.spec.training.epoch_budget
-    name = f"Reached {t.metric} above {t.threshold} within {budget} epochs"
-    why = _no_training(ev)
-    if why:
-        return Outcome("budget", name, False, why)
-    fit = ev.fit
+def _goal_missing(ev: Evidence) -> tuple[str, str] | None:
+    """(what is wrong, the fix) when the logged metric the goal is about was not logged, else None."""
+    goal = ev.spec.goal
+    if not goal.logged or ev.goal_key is not None:
+        return None
+    if goal.metric == "train_accuracy":
+        return _no_top1_accuracy(ev)
+    return "no training loss was logged", "Compile the model with a loss and train it with model.fit."
+
+
+def _budget_name(ev: Evidence) -> str:
+    goal = ev.spec.goal
+    if goal.logged:
+        return f"Reached {goal.describe()} within {goal.epoch_budget} epochs"
+    return f"Trained within the budget of {goal.epoch_budget} epochs"
+
+
+def _asked(ev: Evidence) -> str:
+    fit, budget = ev.fit, ev.spec.goal.epoch_budget
     assert fit is not None
-    if ev.accuracy_key is None:
-        what, fix = _no_top1_accuracy(ev)
-        return Outcome("budget", name, False, what, fix)
-    over = _over_budget(ev)
-    if over:
-        return Outcome("budget", name, False, over,
-                       f"Train the graded model once, in one model.fit call with epochs={budget} and your callback.")
     asked = "" if fit.epochs_asked is None or fit.epochs_asked <= budget else (
         f" (fit asked for {fit.epochs_asked} epochs; cnngrade allows {budget})")
     if fit.prior_epochs:
         asked += (f" (this model had trained {fit.prior_epochs} epoch(s) in earlier fit calls; the budget counts "
                   f"them, so this call was allowed {fit.epochs_allowed})")
-    first = ev.first_above
-    best = max(ev.accuracies())
+    return asked
+
+
+def _word(ev: Evidence) -> str:
+    return "loss" if ev.spec.goal.metric == "train_loss" else "accuracy"
+
+
+def check_budget(ev: Evidence) -> Outcome:
+    goal, budget = ev.spec.goal, ev.spec.goal.epoch_budget
+    name = _budget_name(ev)
+    why = _no_training(ev)
+    if why:
+        return Outcome("budget", name, False, why)
+    fit = ev.fit
+    assert fit is not None
+    missing = _goal_missing(ev)
+    if missing:
+        return Outcome("budget", name, False, *missing)
+    over = _over_budget(ev)
+    if over:
+        callback = " and your callback" if goal.stop_callback else ""
+        return Outcome("budget", name, False, over,
+                       f"Train the graded model once, in one model.fit call with epochs={budget}{callback}.")
+    if not goal.logged:
+        return Outcome("budget", name, True, f"trained {fit.prior_epochs + len(fit.epochs)} epoch(s){_asked(ev)}")
+    first, values = ev.first_met, ev.goal_values()
     if first is None:
-        return Outcome("budget", name, False, f"best training accuracy in {len(fit.epochs)} epochs was "
-                       f"{best:.4f}{asked}{_crashed(ev)}", hints.accuracy_hint(ev))
+        best = max(values) if goal.direction == "above" else min(values)
+        return Outcome("budget", name, False, f"best {METRIC_WORDS[goal.metric]} in {len(fit.epochs)} epochs was "
+                       f"{best:.4f}{_asked(ev)}{_crashed(ev)}", hints.accuracy_hint(ev))
     return Outcome("budget", name, True,
-                   f"accuracy {ev.accuracies()[first - 1]:.4f} at epoch {fit.prior_epochs + first}{asked}")
+                   f"{_word(ev)} {values[first - 1]:.4f} at epoch {fit.prior_epochs + first}{_asked(ev)}")
 
 
 def check_stopped(ev: Evidence) -> Outcome:
-    t = ev.spec.training
-    name = f"Callback stopped training at the first epoch above {t.threshold}"
+    goal = ev.spec.goal
+    name = f"Callback stopped training at the first epoch with {goal.describe()}"
     why = _no_training(ev)
     if why:
         return Outcome("stopped", name, False, why)
-    fit, first, stop = ev.fit, ev.first_above, ev.stop
+    fit, first, stop = ev.fit, ev.first_met, ev.stop
     assert fit is not None
-    if ev.accuracy_key is None:  # the cause and its fix are said once, under the budget check
-        budget_check = f"Reached {t.metric} above {t.threshold} within {t.epoch_budget} epochs"
-        return Outcome("stopped", name, False, f"not judged: {_no_top1_accuracy(ev)[0]} (see '{budget_check}')")
-    accs = ev.accuracies()
+    if _goal_missing(ev):  # the cause and its fix are said once, under the budget check
+        return Outcome("stopped", name, False, f"not judged: {_goal_missing(ev)[0]} (see '{_budget_name(ev)}')")  # type: ignore[index]
+    values, word, t = ev.goal_values(), _word(ev), goal.threshold
     if stop is None:
         if fit.error:
             see = f" {SEE_RAN}" if hints.fit_error(ev) else ""
@@ -244,24 +274,24 @@ def check_stopped(ev: Evidence) -> Outcome:
             return Outcome("stopped", name, False, "training stopped, but not by one of the callbacks passed to fit")
         if first is None:
             return Outcome("stopped", name, False,
-                           f"training ran all {len(fit.epochs)} epochs without passing {t.threshold}, and no callback stopped it",
-                           hints.callback_hint(ev) or hints.accuracy_hint(ev))
+                           f"training ran all {len(fit.epochs)} epochs without reaching {goal.describe()}, and no "
+                           "callback stopped it", hints.callback_hint(ev) or hints.accuracy_hint(ev))
         return Outcome("stopped", name, False,
-                       f"accuracy passed {t.threshold} at epoch {first}, but no callback stopped training "
+                       f"{word} passed {t} at epoch {first}, but no callback stopped training "
                        f"(it ran {len(fit.epochs)} epochs)", hints.callback_hint(ev))
-    at = accs[stop.epoch - 1] if 0 < stop.epoch <= len(accs) else float("nan")
+    at = values[stop.epoch - 1] if 0 < stop.epoch <= len(values) else float("nan")
     by = f"{stop.callback}.{stop.hook}"
     if first is None or stop.epoch < first:
-        return Outcome("stopped", name, False, f"{by} stopped training at epoch {stop.epoch} with accuracy {at:.4f}, "
-                       f"not above {t.threshold}", hints.callback_hint(ev) or hints.threshold_hint(ev, at))
+        return Outcome("stopped", name, False, f"{by} stopped training at epoch {stop.epoch} with {word} {at:.4f}, "
+                       f"not {goal.direction} {t}", hints.callback_hint(ev) or hints.threshold_hint(ev, at))
     if stop.epoch > first:
-        return Outcome("stopped", name, False, f"{by} stopped training at epoch {stop.epoch}, but accuracy was already "
-                       f"{accs[first - 1]:.4f} at epoch {first}", hints.callback_hint(ev))
-    return Outcome("stopped", name, True, f"{by} stopped training at epoch {stop.epoch} (accuracy {at:.4f})")
+        return Outcome("stopped", name, False, f"{by} stopped training at epoch {stop.epoch}, but {word} was already "
+                       f"{values[first - 1]:.4f} at epoch {first}", hints.callback_hint(ev))
+    return Outcome("stopped", name, True, f"{by} stopped training at epoch {stop.epoch} ({word} {at:.4f})")
 
 
 def check_message(ev: Evidence) -> Outcome:
-    expected = ev.spec.training.message
+    expected = ev.spec.goal.message or ""
     name = "Printed the required message when stopping"
     why = _no_training(ev)
     if why:
@@ -299,30 +329,31 @@ def _measured_accuracy(ev: Evidence, split: str, floor: float, id_: str, name: s
         problem = (m.error if m else None) or ev.measurement_problem or "the model could not be evaluated"
         return Outcome(id_, name, False, f"cannot measure: {problem}")
     limit = ev.spec.dataset.train_limit if split == "train" else ev.spec.dataset.test_limit
-    count = limit or (60000 if split == "train" else 10000)
+    count = limit or (TRAIN_SIZE if split == "train" else TEST_SIZE)
     text = (f"{value:.4f} on {count} {split}ing images (needs >= {floor}); "
             f"inputs prepared as in training: {ev.preprocessing.describe()}{'' if value >= floor else _crashed(ev)}")
     return Outcome(id_, name, value >= floor, text, None if value >= floor else hints.accuracy_hint(ev))
 
 
 def check_train_accuracy(ev: Evidence) -> Outcome:
-    floor = ev.spec.training.train_accuracy_floor
+    floor = ev.spec.train_accuracy_floor or 0.0
     return _measured_accuracy(ev, "train", floor, "train_accuracy", f"Re-measured training accuracy >= {floor}")
 
 
 def check_test_accuracy(ev: Evidence) -> Outcome:
-    floor = ev.spec.training.min_test_accuracy
+    floor = ev.spec.test_accuracy_floor or 0.0
     return _measured_accuracy(ev, "test", floor, "test_accuracy", f"Test accuracy >= {floor}")
 
 
-CHECKS: tuple[Callable[[Evidence], Outcome], ...] = (
-    check_ran, check_architecture, check_budget, check_stopped, check_message, check_train_accuracy,
-    check_test_accuracy,
-)
+# Every check a training exercise may have; the spec says which ones it has (ExerciseSpec.check_ids).
+CHECKS: dict[str, Callable[[Evidence], Outcome]] = {
+    "ran": check_ran, "architecture": check_architecture, "budget": check_budget, "stopped": check_stopped,
+    "message": check_message, "train_accuracy": check_train_accuracy, "test_accuracy": check_test_accuracy,
+}
 
 
 def run_checks(ev: Evidence) -> list[Outcome]:
-    return hint_once([check(ev) for check in CHECKS])
+    return hint_once([CHECKS[check](ev) for check in ev.spec.check_ids])
 
 
 def hint_once(outcomes: list[Outcome]) -> list[Outcome]:

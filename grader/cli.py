@@ -335,4 +335,4 @@ def schema() -> None:
 
 
 # The other commands live in their own modules and attach themselves to ``main``.
-from grader import cli_authoring, cli_batch, cli_student  # noqa: E402,F401
+from grader import cli_authoring, cli_batch, cli_platforms, cli_student  # noqa: E402,F401

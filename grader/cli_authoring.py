@@ -11,6 +11,7 @@ import click
 from grader.cli import fail, main, output_file
 from grader.errors import CnngradeError, ExitCode, UsageError
 from grader.exercises import LOOKUP_ORDER, SPEC_FILE, solutions_repository
+from grader.architecture import describe_rules
 from grader.spec import ExerciseSpec
 
 REPO_ARG = click.argument("repo", type=click.Path(path_type=Path, file_okay=False), required=False)
@@ -157,15 +158,19 @@ def _describe_rules(spec: ExerciseSpec) -> list[str]:
         r = spec.arrays
         return [f"  data: SciPy's {r.image} ({r.image_size[0]}x{r.image_size[1]}) and a hidden image of that size",
                 (f"  rules: {', '.join(r.names)} computed by the code; 3x3 filter, clip to [{r.clip[0]:g}, "
-                 f"{r.clip[1]:g}], {r.pool_size}x{r.pool_size} max pooling; {spec.total_points:g} points")]
-    t, a = spec.training, spec.architecture
-    d = spec.dataset
+                 f"{r.clip[1]:g}], {r.pool_size}x{r.pool_size} max pooling; checks: {', '.join(spec.check_ids)}; "
+                 f"{spec.max_points:g} points")]
+    g, d = spec.goal, spec.dataset
     data = f"{d.name} ({d.train_limit or 'all'} train / {d.test_limit or 'all'} test images)"
+    stop = ("; a callback stops training there" + (f", printing {g.message!r}" if g.message else "")
+            if g.stop_callback else "")
+    floors = [f"re-measured train >= {spec.train_accuracy_floor}"] if spec.train_accuracy_floor is not None else []
+    floors += [f"test >= {spec.test_accuracy_floor}"] if spec.test_accuracy_floor is not None else []
+    legacy = "; callbacks also see 'acc' (legacy_metric_names)" if spec.training.legacy_metric_names else ""
     return [f"  data: {data}; entry point: {spec.entry_point or '(none: the last fit is graded)'}",
-            (f"  rules: {a.convolutions} convolution(s), {a.max_pooling_2d} MaxPooling2D; {t.metric} above "
-             f"{t.threshold} within {t.epoch_budget} epochs; message {t.message!r}"),
-            (f"  floors: re-measured train >= {t.min_train_accuracy}, test >= {t.min_test_accuracy}; "
-             f"{spec.total_points:g} points")]
+            f"  layers: {describe_rules(spec.architecture)}",
+            f"  goal: {g.describe()} within {g.epoch_budget} epochs{stop}{legacy}",
+            f"  floors: {', '.join(floors) or 'none'}; checks: {', '.join(spec.check_ids)}; {spec.max_points:g} points"]
 
 
 @main.command(epilog=EXERCISES_HELP)

@@ -73,9 +73,16 @@ def _batch_printer(quiet: bool, live: bool) -> Any:
               help="Finding no student is not an error (exit 0, not 2): for a class that may have no submissions.")
 @click.option("--no-progress", is_flag=True, help="No live progress line (automatic when stderr is not a terminal).")
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors and the final line.")
+@click.option("--canvas-gradebook", type=click.Path(path_type=Path), metavar="EXPORT.csv",
+              help="Canvas' gradebook export: also write RESULTS/canvas-import.csv with the scores filled in "
+                   "(students matched by Canvas user id; see README).")
+@click.option("--canvas-column", metavar="NAME|ID", help="The assignment column to fill [default: the only one].")
+@click.option("--gradescope-scores", is_flag=True,
+              help="Also write RESULTS/gradescope-scores.csv (Email/SID, Score) for Gradescope's score upload.")
 def grade(submissions: Path, results: Path, exercise: str | None, data: str | None, jobs: int, threads: int | None,
           cluster: str | None, pattern: str | None, force: bool, seed: int | None, full: bool, cpu: bool,
-          timeout: float | None, allow_empty: bool, no_progress: bool, quiet: bool) -> None:
+          timeout: float | None, allow_empty: bool, no_progress: bool, quiet: bool, canvas_gradebook: Path | None,
+          canvas_column: str | None, gradescope_scores: bool) -> None:
     """Grade every student's submission in SUBMISSIONS (a folder or a .zip) into RESULTS.
 
     \b
@@ -90,7 +97,10 @@ def grade(submissions: Path, results: Path, exercise: str | None, data: str | No
     from grader.api import DEFAULT_SEED
     from grader.batch.coordinator import grade_batch
 
+    from grader.cli_platforms import check_lms_options, write_lms_files
+
     live = not (no_progress or quiet) and sys.stderr.isatty()
+    canvas = check_lms_options(canvas_gradebook, canvas_column)  # a wrong export fails now, not after grading
     try:
         with terminate_as_interrupt():
             outcome = grade_batch(submissions=submissions, results=results, exercise=exercise, data=data,
@@ -111,4 +121,5 @@ def grade(submissions: Path, results: Path, exercise: str | None, data: str | No
     click.echo(f"{outcome.total} students: {outcome.count('passed')} passed, {outcome.count('failed')} failed, "
                f"{outcome.count('error')} could not run, {not_graded} not graded ({outcome.graded} graded now, "
                f"{outcome.reused} unchanged{changed}) in {outcome.wall_s:.1f} s. Results: {outcome.results}")
+    write_lms_files(results, canvas=canvas, gradescope_scores=gradescope_scores)
     sys.exit(int(ExitCode.NOT_GRADED if not_graded else ExitCode.PASSED))

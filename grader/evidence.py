@@ -38,16 +38,26 @@ class Evidence:
     preprocessing: Preprocessing | None = None
     preprocessing_problem: str | None = None
     notes: list[str] = field(default_factory=list)
+    # Set after the run by recognising each fit's training data (pipeline.choose_graded_fit): the fit graded, and
+    # why, when it is not simply the last one.
+    graded_index: int | None = None
+    graded_reason: str | None = None
 
     @property
     def fit(self) -> FitRecord | None:
-        """The graded fit: the last one the submission ran (the entry point's, when it was called).
+        """The graded fit: the last one whose training data is the exercise's dataset when that was recognised,
+        else the last one the submission ran (the entry point's, when it was called).
 
         A later call that cnngrade refused because the model had used its whole epoch budget is not graded (it
         trained nothing); it fails the budget check instead (``budget_refusals``).
         """
-        fits = [f for f in (self.record.fits if self.record else []) if not f.budget_exhausted]
-        return fits[-1] if fits else (self.record.fits[-1] if self.record and self.record.fits else None)
+        all_fits = self.record.fits if self.record else []
+        if self.graded_index is not None:
+            chosen = [f for f in all_fits if f.index == self.graded_index]
+            if chosen:
+                return chosen[0]
+        fits = [f for f in all_fits if not f.budget_exhausted]
+        return fits[-1] if fits else (all_fits[-1] if all_fits else None)
 
     @property
     def budget_refusals(self) -> list[FitRecord]:
@@ -72,7 +82,7 @@ class Evidence:
     def _accuracy_keys(self) -> list[str]:
         fit = self.fit
         keys = set().union(*(e.metrics for e in fit.epochs)) if fit and fit.epochs else set()
-        return [k for k in dict.fromkeys((self.spec.training.metric, *ACCURACY_KEYS)) if k in keys]
+        return [k for k in ACCURACY_KEYS if k in keys]
 
     @property
     def accuracy_key(self) -> str | None:
@@ -99,10 +109,24 @@ class Evidence:
         return [e.metrics.get(key, float("nan")) for e in self.fit.epochs] if self.fit and key else []
 
     @property
-    def first_above(self) -> int | None:
-        """1-based first epoch whose training accuracy is above the threshold."""
-        threshold = self.spec.training.threshold
-        return next((i for i, a in enumerate(self.accuracies(), start=1) if a > threshold), None)
+    def goal_key(self) -> str | None:
+        """The logged key the goal is about: the top-1 accuracy key, or 'loss'; None for a re-measured goal."""
+        goal = self.spec.goal
+        if goal.metric == "train_accuracy":
+            return self.accuracy_key
+        if goal.metric == "train_loss":
+            fit = self.fit
+            return "loss" if fit and fit.epochs and "loss" in fit.epochs[-1].metrics else None
+        return None
+
+    def goal_values(self) -> list[float]:
+        key = self.goal_key
+        return [e.metrics.get(key, float("nan")) for e in self.fit.epochs] if self.fit and key else []
+
+    @property
+    def first_met(self) -> int | None:
+        """1-based first epoch whose logged goal metric meets the goal (e.g. accuracy above 0.998)."""
+        return next((i for i, v in enumerate(self.goal_values(), start=1) if self.spec.goal.met(v)), None)
 
     @property
     def stop(self) -> StopEvent | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import difflib
 import re
 
-from grader.architecture import missing_flatten
+from grader.architecture import KIND_CLASSES, KIND_WORDS, describe_rules, missing_flatten
 from grader.evidence import ACCURACY_KEYS, Evidence
 from grader.protocol import CellError
 
@@ -92,7 +92,7 @@ def _starter_hint(ev: Evidence, error: CellError) -> str | None:
                      "inside Sequential([...])")
     if fit.x_kind == "NoneType" or "pop from an empty set" in error.message:
         parts.append("model.fit() was called without training data: pass the images and labels, e.g. "
-                     f"model.fit(training_images, training_labels, epochs={ev.spec.training.epoch_budget}, "
+                     f"model.fit(training_images, training_labels, epochs={ev.spec.goal.epoch_budget}, "
                      "callbacks=[callbacks])")
     elif "Unrecognized data type" in error.message:
         parts.append(f"model.fit() got x of type {fit.x_kind}, which Keras cannot train on: pass the images as a "
@@ -152,8 +152,12 @@ def _shape_hint(ev: Evidence, error: CellError) -> str | None:
 
 
 def _logged(ev: Evidence) -> set[str]:
+    """The keys a student callback saw: the logged metrics, plus 'acc' under legacy_metric_names."""
     fit = ev.fit
-    return set(fit.epochs[-1].metrics) if fit and fit.epochs else set()
+    keys = set(fit.epochs[-1].metrics) if fit and fit.epochs else set()
+    if ev.spec.training.legacy_metric_names:
+        keys |= {old for new, old in (("accuracy", "acc"), ("val_accuracy", "val_acc")) if new in keys}
+    return keys
 
 
 def _keys_read(ev: Evidence) -> list[str]:
@@ -167,7 +171,7 @@ def callback_hint(ev: Evidence) -> str | None:
     if fit is None:
         return None
     if not fit.callbacks:
-        return (f"Pass your callback to fit, e.g. model.fit(x, y, epochs={ev.spec.training.epoch_budget}, "
+        return (f"Pass your callback to fit, e.g. model.fit(x, y, epochs={ev.spec.goal.epoch_budget}, "
                 "callbacks=[callbacks]).")
     for cb in fit.callbacks:
         for method in cb.unknown_methods:
@@ -182,7 +186,7 @@ def callback_hint(ev: Evidence) -> str | None:
         return missed
     if reads and ev.accuracy_key not in reads:
         return (f"Your callback tests {', '.join(repr(k) for k in reads)}; the exercise asks for the training "
-                f"accuracy, logs['{ev.accuracy_key or 'accuracy'}'] > {ev.spec.training.threshold}.")
+                f"{_goal_words(ev)}.")
     return None
 
 
@@ -202,22 +206,34 @@ def _logs_key_hint(ev: Evidence) -> str | None:
 
 def _never_stopped_hint(ev: Evidence) -> str | None:
     """The callback read the accuracy, the accuracy passed the threshold, and yet nothing stopped training."""
-    fit, key, first = ev.fit, ev.accuracy_key, ev.first_above
+    fit, key, first = ev.fit, ev.goal_key, ev.first_met
     if fit is None or fit.error or ev.stop is not None or first is None or key not in _keys_read(ev):
         return None
-    t = ev.spec.training
-    passed = f"accuracy passed {t.threshold} at epoch {first}"
-    if any(t.message in e.output for e in fit.epochs):
+    goal = ev.spec.goal
+    passed = f"{key} passed {goal.threshold} at epoch {first}"
+    if goal.message and any(goal.message in e.output for e in fit.epochs):
         return (f"Your callback printed the message but never stopped training, although {passed}: "
                 "set self.model.stop_training = True where it prints.")
-    return (f"Your callback reads logs['{key}'] every epoch but never stopped training, although {passed}: "
-            f"accuracy is a fraction, so compare with {t.threshold}, not {t.threshold * 100:g} "
-            "(and set self.model.stop_training = True).")
+    scale = (f": accuracy is a fraction, so compare with {goal.threshold}, not {goal.threshold * 100:g}"
+             if goal.metric == "train_accuracy" else "")
+    return (f"Your callback reads logs['{key}'] every epoch but never stopped training, although {passed}"
+            f"{scale} (and set self.model.stop_training = True).")
 
 
-def threshold_hint(ev: Evidence, stop_accuracy: float) -> str:
-    t = ev.spec.training.threshold
-    return (f"Training stopped at accuracy {stop_accuracy:.4f}, not above {t}: check the threshold "
+def _goal_words(ev: Evidence) -> str:
+    goal = ev.spec.goal
+    if goal.metric == "train_loss":
+        return f"training loss, logs['loss'] {'<' if goal.direction == 'below' else '>'} {goal.threshold}"
+    return f"accuracy, logs['{ev.accuracy_key or 'accuracy'}'] > {goal.threshold}"
+
+
+def threshold_hint(ev: Evidence, stopped_at: float) -> str:
+    goal = ev.spec.goal
+    if goal.metric == "train_loss":
+        return (f"Training stopped at loss {stopped_at:.4f}, not {goal.direction} {goal.threshold}: check the "
+                f"threshold and the comparison ('{'<' if goal.direction == 'below' else '>'}').")
+    t = goal.threshold
+    return (f"Training stopped at accuracy {stopped_at:.4f}, not above {t}: check the threshold "
             f"({t} means {t * 100:g}%) and compare with '>'.")
 
 
@@ -239,6 +255,27 @@ def architecture_hint(ev: Evidence) -> str | None:
                 "and use input_shape=(28, 28, 1).")
     if "input_shape" in error or "Incompatible shapes" in error or "expected shape" in error:
         return "Check input_shape: the images are 28x28 with one channel, input_shape=(28, 28, 1)."
+    return layer_count_hint(ev)
+
+
+def layer_count_hint(ev: Evidence) -> str | None:
+    """What to change when the layers break the exercise's counts: three convolutions, a missing pooling layer."""
+    m, fit = ev.measurement, ev.fit
+    classes = m.layer_classes if m and m.layer_classes is not None else (
+        [l.class_name for l in fit.layers] if fit and fit.layers else None)
+    if classes is None:
+        return None
+    rules = ev.spec.architecture
+    for kind, count in rules.layers.items():
+        found = sum(1 for c in classes if c in KIND_CLASSES[kind])
+        if count.allows(found):
+            continue
+        words = KIND_WORDS[kind]
+        change = (f"remove {found - count.max} of them" if count.max is not None and found > count.max
+                  else f"add {(count.min or 0) - found}")
+        pool = (" (each Conv2D followed by MaxPooling2D(2, 2), as in the lesson)"
+                if kind == "max_pooling_2d" and found < (count.min or 0) else "")
+        return f"The exercise needs {describe_rules(rules)}; your model has {found} {words}: {change}{pool}."
     return None
 
 

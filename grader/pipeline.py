@@ -14,7 +14,7 @@ from grader import artifacts, preprocessing
 from grader.errors import SandboxError
 from grader.evidence import Evidence
 from grader.isolation import Isolation, Policy, default_hidden
-from grader.protocol import MeasureJob, Measurement, RunJob, Unit
+from grader.protocol import FitRecord, MeasureJob, Measurement, RunJob, Unit
 from grader.sandbox import clean_env, python_argv, run_child
 
 Progress = Callable[[str], None]
@@ -71,8 +71,9 @@ def run_submission(ev: Evidence, *, scratch: Path, data_path: Path, seed: int, f
     shutil.copyfile(sub.path, work / sub.path.name)
     job = RunJob(kind=sub.kind, submission_name=sub.path.name, units=[Unit(cell=u.cell, source=u.source) for u in sub.units],
                  data_path=str(data_path), train_limit=spec.dataset.train_limit, test_limit=spec.dataset.test_limit,
-                 epoch_budget=spec.training.epoch_budget, entry_point=spec.entry_point, seed=seed, fail_fast=not full,
-                 architecture=spec.architecture, output_bytes=spec.limits.output_bytes)
+                 epoch_budget=spec.goal.epoch_budget, entry_point=spec.entry_point, seed=seed, fail_fast=not full,
+                 architecture=spec.architecture, legacy_metric_names=spec.training.legacy_metric_names,
+                 output_bytes=spec.limits.output_bytes)
     (scratch / "job.json").write_text(job.model_dump_json(), encoding="utf-8")
     extra = {"PYTHONHASHSEED": str(seed), **device}
 
@@ -98,24 +99,60 @@ def run_submission(ev: Evidence, *, scratch: Path, data_path: Path, seed: int, f
     return ev.child.wall_s
 
 
-def infer_preprocessing(ev: Evidence, *, scratch: Path, data_path: Path) -> None:
-    """Infer the student's preprocessing from the sample the run saved; any failure is a finding, not a crash."""
-    fit = ev.fit
-    if fit is None or not fit.epochs:
-        return
+def _infer_fit(fit: FitRecord, scratch: Path, raw: np.ndarray) -> preprocessing.Preprocessing:
+    """How ``fit``'s inputs were made from ``raw``; PreprocessingUnknown when they are not a rescaling of it."""
     folder = artifacts.fit_folder(scratch, fit.index)
+    if folder is None or fit.sample_file is None:
+        raise preprocessing.PreprocessingUnknown(_infer_problem(fit))
     try:
-        if folder is None or fit.sample_file is None:
-            raise preprocessing.PreprocessingUnknown(
-                fit.sample_problem or f"fit received a {fit.x_kind}, and no sample of its inputs could be taken")
         sample = preprocessing.load_sample(folder / "x_sample.npy")
-        with np.load(data_path, allow_pickle=False) as data:
-            raw = data["x_train"][: ev.spec.dataset.train_limit]
-        ev.preprocessing = preprocessing.infer(sample, raw, dtype=fit.x_dtype, source=fit.sample_source)
-    except preprocessing.PreprocessingUnknown as exc:
-        ev.preprocessing_problem = str(exc)
+        return preprocessing.infer(sample, raw, dtype=fit.x_dtype, source=fit.sample_source)
+    except preprocessing.PreprocessingUnknown:
+        raise
     except Exception as exc:  # a tampered or strange sample must never take the grader down
-        ev.preprocessing_problem = f"the sample of the training inputs could not be analysed ({type(exc).__name__}: {exc})"[:500]
+        raise preprocessing.PreprocessingUnknown(
+            f"the sample of the training inputs could not be analysed ({type(exc).__name__}: {exc})"[:500]) from exc
+
+
+def _where(fit: FitRecord) -> str:
+    return f"fit call {fit.index}" + (f" (cell {fit.cell})" if fit.cell is not None else "")
+
+
+def infer_preprocessing(ev: Evidence, *, scratch: Path, data_path: Path) -> None:
+    """Choose the graded fit by its training data, and infer how its inputs were prepared from the raw images.
+
+    A course notebook may train on several datasets (the Fashion-MNIST model, then an MNIST experiment): the
+    graded fit is the last one whose sampled inputs are a rescaling of the exercise's own training images,
+    recognised from the pixels, not from variable names. When no fit is recognised, the last one is graded and
+    the reason the data was not recognised is reported. Any failure is a finding, not a crash.
+    """
+    fits = [f for f in (ev.record.fits if ev.record else []) if not f.budget_exhausted]
+    if not fits:
+        return
+    with np.load(data_path, allow_pickle=False) as data:
+        raw = data["x_train"][: ev.spec.dataset.train_limit]
+    problem: str | None = None
+    for fit in reversed(fits):
+        if fit.sample_file is None and fit is fits[-1]:
+            break  # nothing shows what this last fit trained on (no data passed, say): it is graded as it is
+        try:
+            ev.preprocessing = _infer_fit(fit, scratch, raw)
+        except preprocessing.PreprocessingUnknown as exc:
+            problem = problem or str(exc)  # the last fit's reason is the one reported if none is recognised
+            continue
+        if fit is not fits[-1]:
+            ev.graded_index = fit.index
+            title = ev.spec.dataset.title
+            later = ", ".join(_where(f) for f in fits if f.index > fit.index)
+            ev.graded_reason = (f"{_where(fit)} is graded: its training data is {title}; the later {later} trained "
+                                f"on other data (not {title} images), so it is not graded")
+        return
+    if fits[-1].epochs:
+        ev.preprocessing_problem = problem or _infer_problem(fits[-1])
+
+
+def _infer_problem(fit: FitRecord) -> str:
+    return fit.sample_problem or f"fit received a {fit.x_kind}, and no sample of its inputs could be taken"
 
 
 def measure(ev: Evidence, *, scratch: Path, data_path: Path, device: dict[str, str], progress: Progress | None,

@@ -34,6 +34,7 @@ class RunJob(_Strict):
     seed: int
     fail_fast: bool = True
     architecture: ArchitectureSpec
+    legacy_metric_names: bool = False  # student callbacks also see TF1's names ('acc', 'val_acc')
     output_bytes: int = 2_000_000
     epoch_output_bytes: int = 65_536
     # "arrays": run the code for the arrays it leaves behind (grader.harness.arrays), no TensorFlow.

@@ -1,15 +1,17 @@
 """The exercise spec: a TOML file validated by frozen pydantic models.
 
-An exercise is data, not code: ``exercises/<id>/exercise.toml`` says what to train on, which architecture is
-allowed, which thresholds decide each check and how many points each check is worth.
+An exercise is data, not code: ``exercises/<id>/exercise.toml`` says what to train on, which layers are allowed
+(exact counts or ranges per kind), what the goal is (which metric, which direction, which threshold, within how
+many epochs), whether a stopping callback and a message are required, and how many points each check is worth.
+The checks an exercise has follow from these rules (``ExerciseSpec.check_ids``): no check is a branch on the id.
 """
 from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from grader.arrays.spec import ARRAYS_CHECKS, ArraysSpec
 from grader.errors import SpecError
@@ -20,31 +22,133 @@ class _Frozen(BaseModel):
 
 
 class DatasetSpec(_Frozen):
-    name: Literal["mnist"] = "mnist"
+    name: Literal["mnist", "fashion_mnist"] = "mnist"
     # Slices of the real data, for fast tests and demos; None means the whole split.
     train_limit: int | None = Field(default=None, gt=0)
     test_limit: int | None = Field(default=None, gt=0)
 
+    @property
+    def title(self) -> str:
+        return {"mnist": "MNIST", "fashion_mnist": "Fashion-MNIST"}[self.name]
 
-class TrainingSpec(_Frozen):
-    epoch_budget: int = Field(default=20, gt=0, le=1000)
-    metric: str = "accuracy"
-    threshold: float = Field(default=0.998, gt=0, le=1)
-    message: str = Field(default="Reached 99.8% accuracy so cancelling training!", min_length=1)
-    min_train_accuracy: float | None = Field(default=None, gt=0, le=1)
-    min_test_accuracy: float = Field(default=0.98, ge=0, le=1)
+
+class Count(_Frozen):
+    """How many layers of a kind: ``2`` in TOML means exactly two, ``{ min = 1, max = 3 }`` a range."""
+
+    min: int | None = Field(default=None, ge=0)
+    max: int | None = Field(default=None, ge=0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Count:
+        if self.min is None and self.max is None:
+            raise ValueError("give min, max or both (or a plain number for an exact count)")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"min ({self.min}) is larger than max ({self.max})")
+        return self
 
     @property
-    def train_accuracy_floor(self) -> float:
-        return self.threshold if self.min_train_accuracy is None else self.min_train_accuracy
+    def exact(self) -> int | None:
+        return self.min if self.min == self.max else None
+
+    def allows(self, n: int) -> bool:
+        return (self.min is None or n >= self.min) and (self.max is None or n <= self.max)
+
+    def describe(self) -> str:
+        if self.exact is not None:
+            return f"exactly {self.exact}"
+        if self.max is None:
+            return f"at least {self.min}"
+        return f"at most {self.max}" if not self.min else f"{self.min} to {self.max}"
+
+
+# Layer kinds a rule may count; grader/architecture.py says which Keras classes belong to each.
+LayerKind = Literal["convolutions", "max_pooling_2d", "pooling", "dense", "dropout", "batch_normalization"]
+
+
+def _one_conv_one_pool() -> dict[LayerKind, Count]:
+    return {"convolutions": Count(min=1, max=1), "max_pooling_2d": Count(min=1, max=1)}
 
 
 class ArchitectureSpec(_Frozen):
-    convolutions: int = Field(default=1, ge=0)
-    max_pooling_2d: int = Field(default=1, ge=0)
+    # Kinds not listed are not restricted.
+    layers: dict[LayerKind, Count] = Field(default_factory=lambda: _one_conv_one_pool())
     # Accepted input shapes without the batch axis, e.g. [[28, 28], [28, 28, 1]].
     input_shapes: tuple[tuple[int, ...], ...] = ((28, 28), (28, 28, 1))
     outputs: int = Field(default=10, gt=0)
+
+    @field_validator("layers", mode="before")
+    @classmethod
+    def _exact_counts(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: ({"min": v, "max": v} if isinstance(v, int) and not isinstance(v, bool) else v)
+                    for k, v in value.items()}
+        return value
+
+    def count(self, kind: LayerKind) -> Count | None:
+        return self.layers.get(kind)
+
+
+GoalMetric = Literal["train_accuracy", "train_loss", "test_accuracy"]
+METRIC_WORDS: dict[str, str] = {"train_accuracy": "training accuracy", "train_loss": "training loss",
+                                "test_accuracy": "test accuracy"}
+
+
+class GoalSpec(_Frozen):
+    """What training must reach. A logged metric (training accuracy or loss) must pass the threshold strictly
+    (the lesson's ``logs.get('accuracy') > 0.998``) at some epoch within the budget; the re-measured test
+    accuracy must reach it (``>=``)."""
+
+    metric: GoalMetric = "train_accuracy"
+    direction: Literal["above", "below"] = "above"
+    threshold: float = Field(default=0.998, gt=0)
+    epoch_budget: int = Field(default=20, gt=0, le=1000)
+    # A callback must stop training at the first epoch that meets the goal, printing ``message`` when set.
+    stop_callback: bool = True
+    message: str | None = Field(default=None, min_length=1)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> GoalSpec:
+        if self.metric != "train_loss" and self.threshold > 1:
+            raise ValueError(f"an accuracy threshold is at most 1 (got {self.threshold})")
+        if self.metric != "train_loss" and self.direction != "above":
+            raise ValueError("an accuracy goal is 'above' its threshold")
+        if self.stop_callback and self.metric == "test_accuracy":
+            raise ValueError("a stopping callback sees logged training metrics: it needs metric train_accuracy or "
+                             "train_loss")
+        if self.message is not None and not self.stop_callback:
+            raise ValueError("a message is printed when the callback stops training: set stop_callback = true, or "
+                             "remove message")
+        return self
+
+    @property
+    def logged(self) -> bool:
+        """The goal is a metric Keras logs each epoch (not the re-measured test accuracy)."""
+        return self.metric != "test_accuracy"
+
+    def describe(self) -> str:
+        sign = (">" if self.direction == "above" else "<") if self.logged else ">="
+        return f"{METRIC_WORDS[self.metric]} {sign} {self.threshold:g}"
+
+    def met(self, value: float) -> bool:
+        if not self.logged:
+            return value >= self.threshold
+        return value > self.threshold if self.direction == "above" else value < self.threshold
+
+
+class MeasuredSpec(_Frozen):
+    """Floors on what the grader re-measures from the exported model (None: not a check of this exercise,
+    unless the goal itself is that metric)."""
+
+    # The accuracy Keras logs for an epoch is a running mean while the weights still move; the model
+    # re-measured on the whole training set lands a little lower or higher, so the floor sits below the goal.
+    min_train_accuracy: float | None = Field(default=None, gt=0, le=1)
+    min_test_accuracy: float | None = Field(default=None, ge=0, le=1)
+
+
+class TrainingSpec(_Frozen):
+    # Course copies of the lesson read logs.get('acc'), which TensorFlow 2 logs as 'accuracy': under this option
+    # callbacks see both names, and the report says so.
+    legacy_metric_names: bool = False
 
 
 class LimitsSpec(_Frozen):
@@ -56,9 +160,9 @@ class LimitsSpec(_Frozen):
     output_bytes: int = Field(default=2_000_000, gt=0)
 
 
-# Check id -> points. The training checks' defaults; an arrays exercise names its own checks.
-TRAINING_POINTS = {"ran": 1.0, "architecture": 2.0, "budget": 1.0, "stopped": 2.0, "message": 1.0,
-                   "train_accuracy": 2.0, "test_accuracy": 1.0}
+# Points of a check the spec does not price.
+DEFAULT_POINTS: dict[str, float] = {"ran": 1, "architecture": 2, "budget": 1, "stopped": 2, "message": 1,
+                                    "train_accuracy": 2, "test_accuracy": 1}
 
 
 class ExerciseSpec(_Frozen):
@@ -67,40 +171,64 @@ class ExerciseSpec(_Frozen):
     title: str
     entry_point: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
     dataset: DatasetSpec = DatasetSpec()
-    training: TrainingSpec = TrainingSpec()
     architecture: ArchitectureSpec = ArchitectureSpec()
+    goal: GoalSpec = GoalSpec()
+    measured: MeasuredSpec = MeasuredSpec()
+    training: TrainingSpec = TrainingSpec()
     limits: LimitsSpec = LimitsSpec()
-    points: dict[str, float] = Field(default_factory=lambda: dict(TRAINING_POINTS))
-    # "training": the code trains a model (the checks above); "arrays": the code computes arrays ([arrays]).
+    points: dict[str, float] = Field(default_factory=dict)
+    # "training": the code trains a model (the rules above); "arrays": the code computes arrays ([arrays]), and
+    # the training rules do not apply.
     kind: Literal["training", "arrays"] = "training"
     arrays: ArraysSpec | None = None
 
-    @model_validator(mode="after")
-    def _floor_reachable(self) -> ExerciseSpec:
-        if self.training.train_accuracy_floor > 1:
-            raise ValueError("training.min_train_accuracy must be at most 1")
-        return self
+    @property
+    def train_accuracy_floor(self) -> float | None:
+        if self.measured.min_train_accuracy is not None:
+            return self.measured.min_train_accuracy
+        return self.goal.threshold if self.goal.metric == "train_accuracy" else None
 
-    @model_validator(mode="before")
-    @classmethod
-    def _training_defaults(cls, raw: object) -> object:
-        # A training spec may list only the points it changes; an arrays spec lists all of its own.
-        if isinstance(raw, dict) and raw.get("kind", "training") == "training" and isinstance(raw.get("points"), dict):
-            return {**raw, "points": {**TRAINING_POINTS, **raw["points"]}}
-        return raw
+    @property
+    def test_accuracy_floor(self) -> float | None:
+        if self.goal.metric == "test_accuracy":
+            return max(self.goal.threshold, self.measured.min_test_accuracy or 0.0)
+        return self.measured.min_test_accuracy
+
+    @property
+    def check_ids(self) -> tuple[str, ...]:
+        """The checks this exercise has, in the order they are reported: each follows from a rule."""
+        if self.kind == "arrays":
+            return ARRAYS_CHECKS
+        ids = ["ran", "architecture", "budget"]
+        ids += ["stopped"] if self.goal.stop_callback else []
+        ids += ["message"] if self.goal.message is not None else []
+        ids += ["train_accuracy"] if self.train_accuracy_floor is not None else []
+        ids += ["test_accuracy"] if self.test_accuracy_floor is not None else []
+        return tuple(ids)
+
+    def points_for(self, check: str) -> float:
+        return float(self.points.get(check, DEFAULT_POINTS.get(check, 1.0)))
+
+    @property
+    def max_points(self) -> float:
+        return float(sum(self.points_for(c) for c in self.check_ids))
 
     @model_validator(mode="after")
     def _kind_matches(self) -> ExerciseSpec:
         if (self.arrays is not None) != (self.kind == "arrays"):
             raise ValueError('[arrays] is required when kind = "arrays", and only then')
-        checks = ARRAYS_CHECKS if self.kind == "arrays" else tuple(TRAINING_POINTS)
-        if set(self.points) != set(checks) or any(v < 0 for v in self.points.values()):
-            raise ValueError(f"[points] must give each check a number >= 0, exactly: {', '.join(checks)}")
         return self
 
-    @property
-    def total_points(self) -> float:
-        return float(sum(self.points.values()))
+    @model_validator(mode="after")
+    def _priced_checks_exist(self) -> ExerciseSpec:
+        unknown = sorted(set(self.points) - set(self.check_ids))
+        if unknown:
+            raise ValueError(f"points for {', '.join(unknown)}: not a check of this exercise (its checks: "
+                             f"{', '.join(self.check_ids)})")
+        negative = sorted(k for k, v in self.points.items() if v < 0)
+        if negative:
+            raise ValueError(f"points for {', '.join(negative)} must not be negative")
+        return self
 
 
 def _describe(err: ValidationError) -> str:

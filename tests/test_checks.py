@@ -14,7 +14,7 @@ from grader.report import Report, Timings
 from grader.submission import CodeUnit, Submission
 
 SPEC, _ = find_exercise(None)
-MESSAGE = SPEC.training.message
+MESSAGE = SPEC.goal.message
 
 
 def _evidence(accs: list[float], *, stop_at: int | None = None, key: str = "accuracy", reads: tuple[str, ...] = ("accuracy",),

@@ -101,7 +101,7 @@ def _facts(ev: ArraysEvidence, run: ImageRun, seconds: float) -> ImageFacts:
 def _tests(ev: ArraysEvidence, outcomes: list[Outcome]) -> list[TestResult]:
     tests = []
     for number, o in enumerate(outcomes, start=1):
-        worth = float(ev.spec.points[o.id])
+        worth = ev.spec.points_for(o.id)
         output = o.output + (f"\nHint: {o.hint}" if o.hint else "")
         tests.append(TestResult(name=o.name, number=str(number), score=worth if o.passed else 0.0, max_score=worth,
                                 status="passed" if o.passed else "failed", output=output, tags=[o.id],

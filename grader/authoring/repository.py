@@ -12,15 +12,12 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from grader.errors import SpecError, UsageError
 from grader.exercises import SPEC_FILE
-from grader.arrays.spec import ARRAYS_CHECKS
-from grader.spec import TRAINING_POINTS, ExerciseSpec, load_spec
+from grader.spec import ExerciseSpec, load_spec
 
-# Known-bad declarations may name any check of either kind; the grading shows whether the exercise has it.
-CHECK_IDS = tuple(dict.fromkeys((*TRAINING_POINTS, *ARRAYS_CHECKS)))
 SUFFIXES = (".ipynb", ".py")
 KNOWN_BAD = "known-bad"
 STARTER = "starter.ipynb"
@@ -31,13 +28,6 @@ class KnownBad(BaseModel):
 
     fails: str
     why: str = ""
-
-    @field_validator("fails")
-    @classmethod
-    def _known_check(cls, value: str) -> str:
-        if value not in CHECK_IDS:
-            raise ValueError(f"{value!r} is not a check; the checks are {', '.join(CHECK_IDS)}")
-        return value
 
 
 @dataclass
@@ -70,12 +60,16 @@ def _files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix in SUFFIXES and not p.name.startswith("."))
 
 
-def _sidecar(path: Path) -> BadExample:
+def _sidecar(path: Path, spec: ExerciseSpec | None) -> BadExample:
     toml = path.with_suffix(".toml")
     if not toml.is_file():
         return BadExample(path, None, f"{toml.name} is missing: declare the check it must fail, e.g. fails = \"architecture\"")
     try:
-        return BadExample(path, KnownBad.model_validate(tomllib.loads(toml.read_text(encoding="utf-8"))))
+        declared = KnownBad.model_validate(tomllib.loads(toml.read_text(encoding="utf-8")))
+        if spec is not None and declared.fails not in spec.check_ids:  # the checks follow from the exercise's rules
+            return BadExample(path, None, f"{toml}: fails: {declared.fails!r} is not a check of {spec.id}; its checks "
+                              f"are {', '.join(spec.check_ids)}")
+        return BadExample(path, declared)
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         return BadExample(path, None, f"{toml}: invalid TOML: {exc}")
     except ValidationError as exc:
@@ -105,7 +99,7 @@ def load_repository(repo: Path, *, only: str | None = None) -> list[Exercise]:
             continue
         solutions = repo / "solutions" / exercise.id
         exercise.solutions = _files(solutions)
-        exercise.known_bad = [_sidecar(p) for p in _files(solutions / KNOWN_BAD)]
+        exercise.known_bad = [_sidecar(p, exercise.spec) for p in _files(solutions / KNOWN_BAD)]
         exercises.append(exercise)
     if only is not None and not exercises:
         raise UsageError(f"{repo}: no exercise {only!r} under exercises/")

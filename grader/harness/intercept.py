@@ -44,6 +44,15 @@ class BudgetExhausted(RuntimeError):
     """
 
 
+# TensorFlow 1 logged metrics=['accuracy'] as 'acc'; course copies of the lesson still read that name.
+LEGACY_NAMES = {"accuracy": "acc", "val_accuracy": "val_acc"}
+
+
+def with_legacy_names(logs: dict[str, Any]) -> dict[str, Any]:
+    """``logs`` plus TensorFlow 1's name of each accuracy key (for exercises with legacy_metric_names)."""
+    return {**logs, **{old: logs[new] for new, old in LEGACY_NAMES.items() if new in logs and old not in logs}}
+
+
 class RecordingLogs(dict):
     """A copy of Keras' logs that remembers which keys the student's callback asked for."""
 
@@ -116,9 +125,10 @@ def _wrap_hooks(cb: Any, model: keras.Model, state: RunState, stops: list[StopEv
             continue  # leave defaults alone: Keras dispatches batches asynchronously only then
 
         def wrapper(*args: Any, _method: Callable[..., Any] = method, _hook: str = hook, **kwargs: Any) -> Any:
-            args = tuple(RecordingLogs(a, reads) if isinstance(a, dict) else a for a in args)
+            seen = with_legacy_names if state.job.legacy_metric_names else dict
+            args = tuple(RecordingLogs(seen(a), reads) if isinstance(a, dict) else a for a in args)
             if isinstance(kwargs.get("logs"), dict):
-                kwargs["logs"] = RecordingLogs(kwargs["logs"], reads)
+                kwargs["logs"] = RecordingLogs(seen(kwargs["logs"]), reads)
             before = bool(getattr(model, "stop_training", False))
             result = _method(*args, **kwargs)
             if not before and bool(getattr(model, "stop_training", False)):
@@ -200,7 +210,7 @@ class Recorder(keras.callbacks.Callback):
         problems = architecture_problems(facts, self.state.job.architecture) + dense_on_images(self.model)
         self.fit.update(layers=layers, input_shape=input_shape, output_shape=output_shape,
                         architecture_problems=problems, model_class=type(self.model).__name__)
-        if problems and self.state.job.fail_fast:
+        if problems and self.state.job.fail_fast and self.state.exercise_data(self.sample.rows):
             self.fit["rejected"] = True
             self.state.event("rejected", fit=self.fit["index"], problems=problems)
             raise ArchitectureRejected("cnngrade stopped this fit before training: " + "; ".join(problems))

@@ -7,7 +7,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from grader.harness.capture import EpochOutput
+from grader.preprocessing import PreprocessingUnknown, infer
 from grader.protocol import CellError, FitRecord, RunJob, RunRecord, Skipped
 
 
@@ -25,7 +28,28 @@ class RunState:
         self.skipped: list[Skipped] = []
         self.data_requests: list[str] = []
         self.meta: dict[str, Any] = {"seed": job.seed}
+        self._raw: np.ndarray | None = None
         self._events = open(scratch / "events.jsonl", "a", encoding="utf-8", buffering=1)
+
+    def exercise_data(self, rows: np.ndarray | None) -> bool:
+        """Whether a fit trains on the exercise's dataset, as far as its sampled rows show (unknown: yes).
+
+        Fail-fast refuses to train a model that breaks the rules only then: a course notebook's experiment on
+        another dataset (the MNIST run after the Fashion-MNIST model) is not graded, and refusing it would break
+        the cells after it. The grading process decides again from the saved sample; this only saves time.
+        """
+        if rows is None:
+            return True
+        if self._raw is None:
+            with np.load(self.job.data_path, allow_pickle=False) as data:
+                self._raw = data["x_train"][: self.job.train_limit]
+        try:
+            infer(rows, self._raw)
+        except PreprocessingUnknown:
+            return False
+        except Exception:  # a strange sample: judge as before
+            return True
+        return True
 
     def event(self, kind: str, **fields: Any) -> None:
         """One JSON line for the grader's progress display and timeouts (not used for the grade)."""

@@ -1,0 +1,167 @@
+"""The Gradescope autograder round trip (issue 14): ``cnngrade gradescope build`` on the small test spec, then
+``cnngrade gradescope run`` on the reference solution (full score), a known-bad example (its declared failure), and
+submissions nothing can be graded from (a results file saying so, marked not_graded). Every results.json is checked
+against Gradescope's documented fields (tests/schemas/gradescope-results.schema.json)."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tomllib
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+from conftest import FIXTURES, ROOT, SMALL_SPEC, SOLUTIONS
+
+from grader import __version__
+from grader.data import resolve_dataset
+from grader.platforms.gradescope_config import AutograderConfig
+from grader.spec import load_spec
+
+CLI = [sys.executable, "-m", "grader"]
+SCHEMA = json.loads((ROOT / "tests" / "schemas" / "gradescope-results.schema.json").read_text())
+KNOWN_BAD = SOLUTIONS / "known-bad"
+
+
+def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*CLI, *args], capture_output=True, text=True, timeout=600, env=env)
+
+
+def _valid(results: dict[str, Any]) -> dict[str, Any]:
+    jsonschema.validate(results, SCHEMA)
+    return results
+
+
+@pytest.fixture(scope="module")
+def autograder(tmp_path_factory: pytest.TempPathFactory, mnist_path: Path) -> Path:
+    """The zip as an instructor builds it, with the dataset shipped (verified at build time) and a leaderboard."""
+    out = tmp_path_factory.mktemp("autograder") / "autograder.zip"
+    built = _cli("gradescope", "build", "-e", str(SMALL_SPEC), "-o", str(out), "--data", str(mnist_path),
+                 "--leaderboard", "--visibility", "after_published")
+    assert built.returncode == 0, built.stderr
+    return out
+
+
+def _run(autograder: Path, submission: Path, tmp_path: Path, **env: str) -> tuple[subprocess.CompletedProcess[str],
+                                                                                  dict[str, Any]]:
+    out = tmp_path / "results.json"
+    run = _cli("gradescope", "run", str(autograder), str(submission), "-o", str(out), env={**os.environ, **env})
+    assert out.is_file(), run.stderr
+    return run, _valid(json.loads(out.read_text()))
+
+
+def test_zip_holds_the_scripts_the_config_this_wheel_and_the_verified_data(autograder: Path,
+                                                                           mnist_path: Path) -> None:
+    zf = zipfile.ZipFile(autograder)
+    names = set(zf.namelist())
+    wheel = f"cnngrade-{__version__}-py3-none-any.whl"
+    assert {"setup.sh", "run_autograder", "install.sh", "cnngrade-autograder.json", wheel,
+            "data/mnist.npz"} == names
+    for script in ("setup.sh", "run_autograder", "install.sh"):
+        assert (zf.getinfo(script).external_attr >> 16) & 0o111, f"{script} is not executable"
+        syntax = subprocess.run(["bash", "-n"], input=zf.read(script), capture_output=True)
+        assert syntax.returncode == 0, syntax.stderr
+    config = AutograderConfig.model_validate_json(zf.read("cnngrade-autograder.json"))
+    assert config.exercise == load_spec(SMALL_SPEC) and config.grader_version == __version__
+    assert (config.visibility, config.leaderboard, config.base, config.wheel) == ("after_published", True, "cpu", wheel)
+    setup = zf.read("setup.sh").decode()
+    assert f'install.sh" "$SOURCE/{wheel}"' in setup and "gradescope_run prepare" in setup and "@" not in setup
+    # The wheel is this cnngrade: same modules as the checkout, and the shipped data is MNIST byte for byte.
+    modules = {n for n in zipfile.ZipFile(__import__("io").BytesIO(zf.read(wheel))).namelist() if n.endswith(".py")}
+    assert "grader/platforms/gradescope_run.py" in modules and "grader/api.py" in modules
+    assert zf.read("data/mnist.npz") == mnist_path.read_bytes()
+
+
+def test_reference_solution_gets_full_score_and_a_leaderboard(autograder: Path, tmp_path: Path) -> None:
+    run, results = _run(autograder, SOLUTIONS / "reference_module.py", tmp_path)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert results["score"] == results["max_score"] == 10 and results["extra_data"]["status"] == "passed"
+    assert results["visibility"] == "after_published" and results["stdout_visibility"] == "hidden"
+    assert {t["visibility"] for t in results["tests"]} == {"after_published"}
+    assert results["extra_data"]["submission"] == "reference_module.py"  # as named, not the scratch path
+    d = results["extra_data"]
+    board = {e["name"]: e for e in results["leaderboard"]}
+    assert board["Test accuracy"]["value"] == round(d["test_accuracy"], 4) and d["test_accuracy"] >= 0.9
+    assert board["Epochs to 99.8%"] == {"name": "Epochs to 99.8%", "value": d["stop_epoch"], "order": "asc"}
+
+
+def test_known_bad_example_fails_as_declared(autograder: Path, tmp_path: Path) -> None:
+    declared = tomllib.loads((KNOWN_BAD / "two_convolutions.toml").read_text())["fails"]
+    run, results = _run(autograder, KNOWN_BAD / "two_convolutions.py", tmp_path)
+    assert run.returncode == 1, run.stderr
+    first_failed = next(t["extra_data"]["check"] for t in results["tests"] if t["status"] == "failed")
+    assert first_failed == declared and results["score"] < results["max_score"]
+    assert results["extra_data"]["status"] == "failed"
+    assert "Test accuracy" not in {e["name"] for e in results["leaderboard"]}  # never trained: nothing to rank
+
+
+def _not_graded(results: dict[str, Any]) -> str:
+    assert results["score"] == 0 and results["tests"] == [] and results["extra_data"]["status"] == "not_graded"
+    return str(results["output"])
+
+
+def test_empty_submission_folder_gets_a_results_file_saying_so(autograder: Path, tmp_path: Path) -> None:
+    (tmp_path / "upload").mkdir()
+    run, results = _run(autograder, tmp_path / "upload", tmp_path)
+    assert run.returncode == 3
+    assert "Your submission is empty" in _not_graded(results)
+
+
+def test_wrong_file_type_is_not_graded_and_names_what_was_found(autograder: Path, tmp_path: Path) -> None:
+    (tmp_path / "upload").mkdir()
+    (tmp_path / "upload" / "essay.pdf").write_bytes(b"%PDF-1.4 my answers")
+    run, results = _run(autograder, tmp_path / "upload", tmp_path)
+    assert run.returncode == 3 and "(found: essay.pdf)" in _not_graded(results)
+
+
+def test_several_candidate_files_are_not_guessed_between(autograder: Path, tmp_path: Path) -> None:
+    (tmp_path / "upload").mkdir()
+    shutil.copy(KNOWN_BAD / "two_convolutions.py", tmp_path / "upload" / "draft.py")
+    shutil.copy(FIXTURES / "no_callback.py", tmp_path / "upload" / "final.py")
+    run, results = _run(autograder, tmp_path / "upload", tmp_path)
+    assert run.returncode == 3
+    assert "2 notebooks or modules (draft.py, final.py)" in _not_graded(results)
+
+
+def test_a_grader_failure_is_not_graded_with_a_message_for_the_student(tmp_path: Path) -> None:
+    """A zip without data, on a machine whose configured dataset is not MNIST: the grader cannot grade."""
+    bare = tmp_path / "bare.zip"
+    assert _cli("gradescope", "build", "-e", str(SMALL_SPEC), "-o", str(bare)).returncode == 0
+    assert "data/mnist.npz" not in zipfile.ZipFile(bare).namelist()
+    fake = tmp_path / "mnist.npz"
+    fake.write_bytes(b"not mnist")
+    run, results = _run(bare, KNOWN_BAD / "two_convolutions.py", tmp_path, CNNGRADE_DATA=str(fake))
+    assert run.returncode == 3
+    assert "problem on the grading side, not in your work" in _not_graded(results)
+    assert any("mnist.npz" in note for note in results["extra_data"]["notes"])  # the instructor's detail
+
+
+def test_run_autograder_writes_results_even_when_python_cannot_start(autograder: Path, tmp_path: Path) -> None:
+    """The platform's own call: run_autograder in an /autograder-like root, grading process unable to start."""
+    root = tmp_path / "autograder"
+    zipfile.ZipFile(autograder).extractall(root / "source")
+    (root / "submission").mkdir()
+    shutil.copy(KNOWN_BAD / "two_convolutions.py", root / "submission")
+    run = subprocess.run(["bash", str(root / "source" / "run_autograder")], capture_output=True, text=True,
+                         env={**os.environ, "CNNGRADE_AUTOGRADER_ROOT": str(root), "CNNGRADE_PYTHON": "/bin/false"})
+    assert run.returncode == 0
+    _not_graded(_valid(json.loads((root / "results" / "results.json").read_text())))
+
+
+def test_bad_inputs_are_usage_errors(tmp_path: Path, mnist_path: Path) -> None:
+    not_zip = tmp_path / "autograder.zip"
+    not_zip.write_text("hello")
+    run = _cli("gradescope", "run", str(not_zip), str(SOLUTIONS / "reference_module.py"))
+    assert run.returncode == 2 and "not a readable zip" in run.stderr and "Traceback" not in run.stderr
+    run = _cli("gradescope", "build", "-e", "no-such-exercise", "-o", str(tmp_path / "a.zip"))
+    assert run.returncode == 2 and "no exercise 'no-such-exercise'" in run.stderr
+    fake = tmp_path / "fake.npz"
+    fake.write_bytes(b"not mnist")
+    run = _cli("gradescope", "build", "-e", str(SMALL_SPEC), "-o", str(tmp_path / "a.zip"), "--data", str(fake))
+    assert run.returncode == 3 and not (tmp_path / "a.zip").exists()
+    assert resolve_dataset("mnist", data=mnist_path) == mnist_path.resolve()
