@@ -17,15 +17,18 @@ from grader.report import Report
 
 
 def leaderboard(report: Report, config: AutograderConfig) -> list[dict[str, Any]]:
-    """Test accuracy (higher first) and the epochs taken to the exercise's threshold (fewer first), for what the
-    run reached; a run that never reached the threshold has no epochs entry (Gradescope lists it last)."""
+    """Test accuracy (higher first) and the epochs taken to the exercise's goal (fewer first; the epochs trained
+    when no callback stops training), for what the run reached; a failing run has no epochs entry (Gradescope lists
+    it last)."""
     d = report.extra_data
     entries: list[dict[str, Any]] = []
     if d.test_accuracy is not None:
         entries.append({"name": "Test accuracy", "value": round(d.test_accuracy, 4), "order": "desc"})
-    if d.stop_epoch is not None and d.status == "passed":
-        threshold = config.exercise.training.threshold
-        entries.append({"name": f"Epochs to {threshold:.1%}", "value": d.stop_epoch, "order": "asc"})
+    goal = config.exercise.goal
+    if goal.stop_callback and d.stop_epoch is not None and d.status == "passed":
+        entries.append({"name": f"Epochs to {goal.describe()}", "value": d.stop_epoch, "order": "asc"})
+    elif not goal.stop_callback and d.epochs_run and d.status == "passed":
+        entries.append({"name": "Epochs trained", "value": d.epochs_run, "order": "asc"})
     return entries
 
 
