@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import pickle
 import zlib
 from pathlib import Path
 
+import jsonschema
 import numpy as np
 import pytest
 from scipy import signal
@@ -124,6 +126,8 @@ def test_vectorised_numpy_orientation_passes(ascent: np.ndarray) -> None:
     assert images[0].asked_as == ["scipy.datasets.ascent()"] and images[0].weight == 0.5
     assert "numpy's row/column orientation" in (images[0].orientation or "")
     assert "Image hidden image (generated for this grading" in render(report)
+    schema = json.loads((ROOT / "tests" / "schemas" / "gradescope-results.schema.json").read_text())
+    jsonschema.validate(json.loads(report.model_dump_json()), schema)  # what Gradescope reads, as for training
 
 
 @pytest.mark.parametrize(("fixture", "check", "hint"), [
