@@ -155,6 +155,12 @@ Exit codes:
 
 
 def _describe_rules(spec: ExerciseSpec) -> list[str]:
+    if spec.arrays is not None:  # an arrays exercise: the image and the names its code must leave
+        r = spec.arrays
+        return [f"  data: SciPy's {r.image} ({r.image_size[0]}x{r.image_size[1]}) and a hidden image of that size",
+                (f"  rules: {', '.join(r.names)} computed by the code; 3x3 filter, clip to [{r.clip[0]:g}, "
+                 f"{r.clip[1]:g}], {r.pool_size}x{r.pool_size} max pooling; checks: {', '.join(spec.check_ids)}; "
+                 f"{spec.max_points:g} points")]
     g, d = spec.goal, spec.dataset
     data = f"{d.name} ({d.train_limit or 'all'} train / {d.test_limit or 'all'} test images)"
     stop = ("; a callback stops training there" + (f", printing {g.message!r}" if g.message else "")

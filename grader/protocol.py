@@ -38,6 +38,32 @@ class RunJob(_Strict):
     legacy_metric_names: bool = False  # student callbacks also see TF1's names ('acc', 'val_acc')
     output_bytes: int = 2_000_000
     epoch_output_bytes: int = 65_536
+    # "arrays": run the code for the arrays it leaves behind (grader.harness.arrays), no TensorFlow.
+    mode: Literal["training", "arrays"] = "training"
+    arrays: ArraysJob | None = None
+
+
+# --- arrays mode (the homemade convolution): what the run is given and what it says back ---
+
+class ArraysJob(_Strict):
+    image_file: str  # a plain .npy (uint8) served as scipy.misc.ascent() / scipy.datasets.ascent()
+    names: list[str]  # results to save as results/<name>.npy
+    max_array_bytes: int = 16 << 20
+
+
+class SavedArray(_Strict):
+    name: str
+    saved: bool
+    problem: str | None = None  # why it was not saved: missing, not numeric, too large...
+
+
+class ArraysRecord(_Strict):
+    errors: list[CellError] = Field(default_factory=list)
+    skipped: list[Skipped] = Field(default_factory=list)
+    found_in: str | None = None  # "top level" or "function main()": where the results were taken from
+    saved: list[SavedArray] = Field(default_factory=list)
+    image_requests: list[str] = Field(default_factory=list)  # how the code asked for the image
+    finished: bool = False
 
 
 class CellError(_Strict):
@@ -163,3 +189,4 @@ class Measurement(_Strict):
     def empty(cls, *, layer_classes: list[str] | None, note: str | None, error: str) -> Measurement:
         return cls(layer_classes=layer_classes, input_shape=None, output_shape=None, conv_ops=None, max_pool_ops=None,
                    forbidden_ops=[], train_accuracy=None, test_accuracy=None, error=error, note=note)
+RunJob.model_rebuild()

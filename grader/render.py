@@ -35,6 +35,10 @@ def render(report: Report) -> str:
         lines.append(f"  Epochs run: {d.epochs_run} of {d.epoch_budget} allowed; accuracy by epoch: {epochs}")
         if d.timings.mean_epoch_s is not None:
             lines.append(f"  Time per epoch: {d.timings.mean_epoch_s:.1f} s on {d.device}")
+    for image in d.images:  # arrays exercises: what each run on each image left behind
+        shapes = f"i_transformed {image.transformed_shape}, newImage {image.pooled_shape}"
+        matched = f"; matched {image.orientation}" if image.orientation else ""
+        lines.append(f"  Image {image.image} ({image.source}): {shapes}{matched}; ran {image.run_s:.1f} s")
     if d.graded_fit_source:
         lines.append(f"  Graded: {d.graded_fit_source}")
     for note in d.notes:

@@ -55,6 +55,21 @@ class Timings(_Frozen):
     mean_epoch_s: float | None = None
 
 
+class ImageFacts(_Frozen):
+    """An arrays exercise's run on one image (ascent, then one only the grader knows)."""
+
+    image: str
+    source: str
+    asked_as: list[str] = Field(default_factory=list)  # scipy.misc.ascent(), scipy.datasets.ascent()
+    results_from: str | None = None  # "top level" or "function main()"
+    transformed_shape: list[int] | None = None
+    pooled_shape: list[int] | None = None
+    filter: list[list[float]] | None = None
+    weight: float | None = None
+    orientation: str | None = None  # which accepted orientation the result matched, when it did
+    run_s: float = 0.0
+
+
 class GradeDetails(_Frozen):
     schema_version: Literal[1] = 1  # SCHEMA_VERSION
     grader_version: str
@@ -90,6 +105,7 @@ class GradeDetails(_Frozen):
     hints: list[str] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list)
     timings: Timings = Timings()
+    images: list[ImageFacts] = Field(default_factory=list)  # arrays exercises: one entry per run
 
 
 class Report(_Frozen):

@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from grader.arrays.spec import ARRAYS_CHECKS, ArraysSpec
 from grader.errors import SpecError
 
 
@@ -176,6 +177,10 @@ class ExerciseSpec(_Frozen):
     training: TrainingSpec = TrainingSpec()
     limits: LimitsSpec = LimitsSpec()
     points: dict[str, float] = Field(default_factory=dict)
+    # "training": the code trains a model (the rules above); "arrays": the code computes arrays ([arrays]), and
+    # the training rules do not apply.
+    kind: Literal["training", "arrays"] = "training"
+    arrays: ArraysSpec | None = None
 
     @property
     def train_accuracy_floor(self) -> float | None:
@@ -192,6 +197,8 @@ class ExerciseSpec(_Frozen):
     @property
     def check_ids(self) -> tuple[str, ...]:
         """The checks this exercise has, in the order they are reported: each follows from a rule."""
+        if self.kind == "arrays":
+            return ARRAYS_CHECKS
         ids = ["ran", "architecture", "budget"]
         ids += ["stopped"] if self.goal.stop_callback else []
         ids += ["message"] if self.goal.message is not None else []
@@ -205,6 +212,12 @@ class ExerciseSpec(_Frozen):
     @property
     def max_points(self) -> float:
         return float(sum(self.points_for(c) for c in self.check_ids))
+
+    @model_validator(mode="after")
+    def _kind_matches(self) -> ExerciseSpec:
+        if (self.arrays is not None) != (self.kind == "arrays"):
+            raise ValueError('[arrays] is required when kind = "arrays", and only then')
+        return self
 
     @model_validator(mode="after")
     def _priced_checks_exist(self) -> ExerciseSpec:

@@ -20,9 +20,10 @@ from grader.authoring.repository import Exercise, KnownBad
 from grader.authoring.validate import validate_repository
 from grader.batch.task import GradeTask, TaskOutcome
 from grader.batch.workers import LocalWorkers
-from grader.data import explicit_source, served_datasets
+from grader.arrays.grade import data_for
 from grader.errors import UsageError
 from grader.report import Report
+from grader.spec import ExerciseSpec
 
 
 @dataclass
@@ -141,12 +142,14 @@ def run_check(*, repo: Path, exercise: str | None = None, seeds: int = 1, jobs: 
     gradable = [ex for ex in exercises if ex.spec is not None]
     if any(ex.solutions or ex.known_bad for ex in gradable):
         # Each dataset is found and verified once, before any training (a missing one is exit 3, not N failures).
-        names = {ex.spec.dataset.name for ex in gradable if ex.spec is not None}
-        for name in sorted(names):
-            served_datasets(name, data=data)  # downloaded and converted now, then found by every grading
-        datasets: dict[str, str | None] = {name: explicit_source(data) for name in names}
+        datasets: dict[str, str | None] = {_data_key(ex.spec): data_for(ex.spec, data) for ex in gradable if ex.spec is not None}
         cases += _grade_all(gradable, repo=repo, seeds=seeds, jobs=jobs, datasets=datasets, cpu=cpu, on_case=on_case)
     return CheckResult(cases)
+
+
+def _data_key(spec: ExerciseSpec) -> str:
+    """Which data an exercise grades on: its dataset, or for an arrays exercise its image."""
+    return f"image:{spec.arrays.image}" if spec.arrays is not None else spec.dataset.name
 
 
 def _grade_all(exercises: list[Exercise], *, repo: Path, seeds: int, jobs: int, datasets: dict[str, str | None], cpu: bool,
@@ -159,7 +162,7 @@ def _grade_all(exercises: list[Exercise], *, repo: Path, seeds: int, jobs: int, 
         spec = ex.spec
         assert spec is not None  # only exercises with a valid spec are graded
         task = GradeTask(key=str(path), name=path.name, content=path.read_bytes(), spec=spec, seed=seed,
-                         data=datasets[spec.dataset.name], cpu=cpu, hide=(str(repo.resolve()),))
+                         data=datasets[_data_key(spec)], cpu=cpu, hide=(str(repo.resolve()),))
         pending[workers.submit(task)] = (ex, path, declared, seed)
 
     for ex in exercises:  # known-bad examples first: most fail fast, so CI reports them early

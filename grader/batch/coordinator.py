@@ -15,7 +15,7 @@ from grader.batch.gradebook import write_gradebook
 from grader.batch.store import ResultStore, ReuseKey, grading_options
 from grader.batch.task import GradeTask, TaskOutcome
 from grader.batch.workers import DaskWorkers, LocalWorkers
-from grader.data import explicit_source, served_datasets
+from grader.arrays.grade import data_for
 from grader.errors import UsageError
 from grader.exercises import find_exercise
 from grader.report import Report
@@ -228,8 +228,7 @@ def _grade_batch(discovery: Discovery, results: Path, store: ResultStore, spec: 
                                                            options=options))
         if plan.groups:
             if not cluster:  # fail once, before any training, rather than once per student; workers reuse it
-                served_datasets(spec.dataset.name, data=data)  # the given path travels: it may hold several
-                data = explicit_source(data)
+                data = data_for(spec, data)
             root = submissions.resolve()
             hide = tuple(str(p) for p in (root.parent if root.is_file() else root, results, staging))
             tasks = [GradeTask(key=sha, name=_neutral_name(members[0]), content=plan.content[sha], spec=spec,

@@ -43,6 +43,13 @@ def main(argv: list[str]) -> int:
     os.chdir(scratch / "work")
     sys.argv = [job.submission_name]
     state.event("start")
+    if job.mode == "arrays":  # the homemade convolution: no TensorFlow, results saved as arrays
+        from grader.harness import arrays
+
+        arrays.run(state)
+        capture.sync()
+        state.event("done")
+        os._exit(0)
     fit = _prepare_tensorflow(state)
 
     from grader.harness import runner
