@@ -137,6 +137,12 @@ def test_vectorised_numpy_orientation_passes(ascent: np.ndarray) -> None:
     ("swapped_axes", "convolution", "rows and columns are swapped"),
     ("renamed_results", "ran", "Keep the lesson's names: i_transformed, newImage"),
     ("uses_opencv", "ran", "Fix the error in line 9"),
+    # Filters and weights that show no convolution, or change with the image, passed 11/11 before review.
+    ("identity_filter_copies_image", "convolution", "at least two non-zero values"),
+    ("tiny_weight_blank_result", "convolution", "a weight that keeps the results visible"),
+    ("filter_depends_on_image", "hidden_image", "they must not depend on the image"),
+    ("weight_is_none", "convolution", "weight one number"),
+    ("filter_as_text", "ran", "filter a 3x3 list of numbers"),
 ])
 def test_mistake_fails_its_check_with_its_hint(ascent: np.ndarray, fixture: str, check: str, hint: str) -> None:
     report = _grade(FIXTURES / f"{fixture}.py")

@@ -57,9 +57,14 @@ def run_problem(run: ImageRun | None, rules: ArraysSpec, sub: Submission) -> tup
                 f"Fix the error in {e.where}; the code must run from top to bottom.")
     missing = [n for n in (rules.transformed, rules.pooled, rules.filter) if n not in run.arrays]
     if missing:
+        reasons = "; ".join(f"'{n}': {judge.why_missing(run, n)}" for n in missing)
+        if run.record.found_in and all(judge.why_missing(run, n) != "not defined" for n in missing):
+            where = "at top level" if run.record.found_in == "top level" else f"in {run.record.found_in}"
+            return (f"the results {where} cannot be used: {reasons}",
+                    f"Keep them plain numbers: {rules.transformed} and {rules.pooled} numpy arrays of numbers, "
+                    f"{rules.filter} a 3x3 list of numbers, {rules.weight} one number, as in the lesson.")
         where = f"in {run.record.found_in}" if run.record.found_in else (
             "at top level nor in a single function without arguments")
-        reasons = "; ".join(f"'{n}': {judge.why_missing(run, n)}" for n in missing)
         return (f"the results were not found {where}: {reasons}",
                 f"Keep the lesson's names: {', '.join(rules.names)} ({rules.weight} may be left out: "
                 f"{rules.default_weight}), at the top level of the notebook or inside one function without arguments.")
@@ -86,8 +91,9 @@ def _transformed(ev: ArraysEvidence, name: str) -> tuple[np.ndarray, np.ndarray,
         return Outcome(name, title, False, SEE.format("the code did not give its results", "Code ran"))
     given, why = judge.inputs(run, rules)
     if given is None:
-        return Outcome(name, title, False, why or "", f"{rules.filter} must be a 3x3 list of numbers and "
-                       f"{rules.weight} one number, as in the lesson.")
+        return Outcome(name, title, False, why or "", judge.DEGENERATE_HINT if judge.NOTHING_SHOWN in (why or "")
+                       else f"{rules.filter} must be a 3x3 list of numbers and {rules.weight} one number, as in "
+                       "the lesson.")
     result = run.arrays[rules.transformed]
     if result.shape != run.image.shape:
         return Outcome(name, title, False, f"{rules.transformed} has shape {list(result.shape)}, the image "
@@ -170,6 +176,12 @@ def check_hidden(ev: ArraysEvidence) -> Outcome:
         return Outcome("hidden_image", name, False, f"on the hidden image: {text}",
                        "The code must compute its results from the image ascent() returns, whatever it is.")
     given, why = judge.inputs(run, rules)
+    on_ascent, _ = judge.inputs(ev.ascent, rules) if ev.ascent else (None, None)
+    if given and on_ascent and (not np.array_equal(given.kernel, on_ascent.kernel) or given.weight != on_ascent.weight):
+        return Outcome("hidden_image", name, False, f"on the hidden image the code used {rules.filter} "
+                       f"{given.kernel.tolist()} and {rules.weight} {given.weight:g}, on ascent "
+                       f"{on_ascent.kernel.tolist()} and {on_ascent.weight:g}",
+                       f"Choose {rules.filter} and {rules.weight} once: they must not depend on the image.")
     result = run.arrays[rules.transformed]
     if given and judge.whole(result, run.image, given, rules):
         return Outcome("hidden_image", name, True, "the convolution, margin and clipping are right on an image "

@@ -16,6 +16,11 @@ ORIENTATION_TEXT = {
 }
 
 
+NOTHING_SHOWN = "so nothing shows the convolution"
+DEGENERATE_HINT = ("Use a filter with at least two non-zero values (e.g. the lesson's edge filter [[0, 1, 0], [1, -4, "
+                   "1], [0, 1, 0]]) and a weight that keeps the results visible (the lesson uses 1 or 0.1).")
+
+
 @dataclass(frozen=True)
 class Inputs:
     kernel: np.ndarray  # 3x3 float64
@@ -28,24 +33,44 @@ def inputs(run: ImageRun, spec: ArraysSpec) -> tuple[Inputs | None, str | None]:
     kernel = run.arrays.get(spec.filter)
     if kernel is None:
         return None, f"'{spec.filter}' was not saved ({why_missing(run, spec.filter)})"
-    if kernel.shape != (3, 3) or not np.all(np.isfinite(kernel)):
-        return None, f"'{spec.filter}' must be 3x3 finite numbers; it has shape {list(kernel.shape)}"
+    if kernel.shape != (3, 3):
+        return None, f"'{spec.filter}' must be 3x3 numbers; it has shape {list(kernel.shape)}"
+    if not np.all(np.isfinite(kernel)):
+        return None, f"'{spec.filter}' must hold finite numbers; it holds inf or nan"
     raw = run.arrays.get(spec.weight)
     if raw is None:
-        if spec.default_weight is None:
-            return None, f"'{spec.weight}' was not saved ({why_missing(run, spec.weight)})"
-        return Inputs(kernel.astype(np.float64), spec.default_weight,
-                      f"'{spec.weight}' was not defined: {spec.default_weight:g} was used"), None
-    if raw.size != 1 or not np.isfinite(raw).all():
+        missing = why_missing(run, spec.weight)
+        if spec.default_weight is None or missing != "not defined":  # defined, but None, text, complex...
+            return None, f"'{spec.weight}' was not saved ({missing})"
+        given = Inputs(kernel.astype(np.float64), spec.default_weight,
+                       f"'{spec.weight}' was not defined: {spec.default_weight:g} was used")
+    elif raw.size != 1 or not np.isfinite(raw).all():
         return None, f"'{spec.weight}' must be one finite number; it has shape {list(raw.shape)}"
-    return Inputs(kernel.astype(np.float64), float(raw.reshape(-1)[0])), None
+    else:
+        given = Inputs(kernel.astype(np.float64), float(raw.reshape(-1)[0]))
+    return (None, why) if (why := degenerate(run.image, given, spec)) else (given, None)
+
+
+def degenerate(image: np.ndarray, given: Inputs, spec: ArraysSpec) -> str | None:
+    """Why this filter and weight leave nothing to check, or None. An identity or shift filter (one non-zero
+    tap), a weight of 0, or a weight so small that every clipped result is within the tolerance of one value,
+    are passed by a copy of the image or a constant: then nothing shows that the loop computes a convolution."""
+    taps = int(np.count_nonzero(given.kernel * given.weight))
+    if taps < spec.min_taps:
+        return (f"'{spec.filter}' times '{spec.weight}' has {taps} non-zero value(s): the result is the image "
+                f"copied, shifted, scaled or blanked, {NOTHING_SHOWN}")
+    response = np.clip(reference.correlate(image, given.kernel, given.weight, spec.orientations[0]), *spec.clip)
+    if float(np.ptp(response)) <= 2 * spec.tolerance:
+        return (f"with this '{spec.filter}' and '{spec.weight}' = {given.weight:g} every clipped result lies "
+                f"between {response.min():.3g} and {response.max():.3g}: a constant image would pass, {NOTHING_SHOWN}")
+    return None
 
 
 def why_missing(run: ImageRun, name: str) -> str:
     if name in run.unreadable:
         return f"its file was unusable: {run.unreadable[name]}"
     saved = {s.name: s for s in (run.record.saved if run.record else [])}
-    return saved[name].problem or "unknown" if name in saved else "not defined"
+    return (saved[name].problem or "unknown") if name in saved else "not defined"
 
 
 def close(a: np.ndarray, b: np.ndarray, tol: float) -> np.ndarray:

@@ -31,6 +31,9 @@ class ArraysSpec(BaseModel):
     # the exact value is right.
     tolerance: float = Field(default=1.0, gt=0, le=8)
     orientations: tuple[Orientation, ...] = ("lesson", "cross_correlation")
+    # A filter times weight with fewer non-zero values than this (identity, shift, zero) is passed by a copy of
+    # the image or a constant, so it shows no convolution and is refused.
+    min_taps: int = Field(default=2, ge=1, le=9)
     # Caps on what the grading process reads back from the run.
     max_array_bytes: int = Field(default=16 << 20, gt=0)
 
