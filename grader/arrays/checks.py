@@ -120,10 +120,14 @@ def check_convolution(ev: ArraysEvidence) -> Outcome:
 
 
 def check_margin(ev: ArraysEvidence) -> Outcome:
-    got = _transformed(ev, "margin")
-    if isinstance(got, Outcome):
-        return got
-    result, image, _ = got
+    # The margin does not depend on the filter: a bad filter is said once, under the convolution check.
+    run, rules = ev.ascent, ev.rules
+    if run_problem(run, rules, ev.submission) or run is None:
+        return Outcome("margin", CHECK_NAMES["margin"], False, SEE.format("the code did not give its results", "Code ran"))
+    result, image = run.arrays[rules.transformed], run.image
+    if result.shape != image.shape:
+        return Outcome("margin", CHECK_NAMES["margin"], False, f"{rules.transformed} has shape {list(result.shape)}, "
+                       f"the image {list(image.shape)}", f"Start from a copy of the image: {rules.transformed} = np.copy(i).")
     rim = np.ones(image.shape, dtype=bool)
     rim[1:-1, 1:-1] = False
     ok = judge.close(result[rim], image[rim], ev.rules.tolerance)
