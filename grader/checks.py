@@ -6,7 +6,7 @@ from dataclasses import dataclass, replace
 
 from grader import hints
 from grader.architecture import ArchitectureFacts, architecture_problems, describe_rules
-from grader.evidence import Evidence
+from grader.evidence import PRETRAINED_ACCURACY, Evidence
 from grader.spec import METRIC_WORDS
 
 
@@ -22,7 +22,6 @@ class Outcome:
 NOT_TRAINED = "no model was trained: model.fit was never called"
 # Checks that depend on training point at the check that explains why there was none, instead of repeating it.
 SEE_RAN = "(see 'Code ran')"
-PRETRAINED_ACCURACY = 0.5
 TRAIN_SIZE, TEST_SIZE = 60_000, 10_000  # both MNIST and Fashion-MNIST
 SKIPPED = "not run: the architecture check failed, so training was skipped (see 'Architecture')"
 LIMIT_TEXT = {
@@ -323,6 +322,11 @@ def _measured_accuracy(ev: Evidence, split: str, floor: float, id_: str, name: s
         return Outcome(id_, name, False, why)
     if ev.preprocessing is None:
         return Outcome(id_, name, False, f"cannot measure: {ev.preprocessing_problem}")
+    if ev.untrusted_weights:
+        return Outcome(id_, name, False, f"not credited: {ev.untrusted_weights}; the accuracy of a model that "
+                       "learned from other data cannot be credited to this training",
+                       "Train the graded model from scratch, with model.fit on the training images only; use the "
+                       "test images only to evaluate it.")
     m = ev.measurement
     value = None if m is None else (m.train_accuracy if split == "train" else m.test_accuracy)
     if value is None:

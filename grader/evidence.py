@@ -15,6 +15,8 @@ REFUSALS = ("ArchitectureRejected", "BudgetExhausted")
 # Logged accuracy is a running average over an epoch's batches; the model after the epoch re-measures close to
 # it (within 0.01 on the reference runs). A larger drop means the record does not describe this model.
 CONSISTENCY_TOLERANCE = 0.05
+# Accuracy on the training sample when a fit starts above which the model was trained before (untrained: ~0.1).
+PRETRAINED_ACCURACY = 0.5
 ACCURACY_KEYS = ("accuracy", "acc", "sparse_categorical_accuracy", "categorical_accuracy")
 TF1_NAMES = ("ConfigProto", "Session", "InteractiveSession", "GPUOptions", "placeholder", "enable_eager_execution",
              "get_default_graph", "reset_default_graph", "set_random_seed", "logging.set_verbosity")
@@ -42,6 +44,9 @@ class Evidence:
     # why, when it is not simply the last one.
     graded_index: int | None = None
     graded_reason: str | None = None
+    # Set after the run too: why the graded model's earlier fit calls did not train on the exercise's training
+    # images (the test images, another dataset), which makes its re-measured accuracy worthless.
+    foreign_training: str | None = None
 
     @property
     def fit(self) -> FitRecord | None:
@@ -131,6 +136,18 @@ class Evidence:
     @property
     def stop(self) -> StopEvent | None:
         return self.fit.stops[0] if self.fit and self.fit.stops else None
+
+    @property
+    def untrusted_weights(self) -> str | None:
+        """Why the graded model's accuracy cannot be credited to the graded training, or None: the model learned
+        elsewhere first (earlier fit calls on other data, or training outside model.fit)."""
+        if self.foreign_training:
+            return self.foreign_training
+        fit = self.fit
+        if fit and fit.prior_epochs == 0 and fit.start_accuracy is not None and fit.start_accuracy > PRETRAINED_ACCURACY:
+            return (f"the model already classified {fit.start_accuracy:.0%} of the training images correctly when "
+                    "the graded fit started: it was trained outside model.fit, on data the grader never saw")
+        return None
 
     @property
     def tampering(self) -> str | None:

@@ -136,6 +136,12 @@ def infer_preprocessing(ev: Evidence, *, scratch: Path, data_path: Path) -> None
         return
     with np.load(data_path, allow_pickle=False) as data:
         raw = data["x_train"][: ev.spec.dataset.train_limit]
+        raw_test = data["x_test"][: ev.spec.dataset.test_limit]
+    _choose_graded_fit(ev, fits, scratch=scratch, raw=raw)
+    ev.foreign_training = _foreign_training(ev, scratch=scratch, raw=raw, raw_test=raw_test)
+
+
+def _choose_graded_fit(ev: Evidence, fits: list[FitRecord], *, scratch: Path, raw: np.ndarray) -> None:
     problem: str | None = None
     for fit in reversed(fits):
         if fit.sample_file is None and fit is fits[-1]:
@@ -154,6 +160,28 @@ def infer_preprocessing(ev: Evidence, *, scratch: Path, data_path: Path) -> None
         return
     if fits[-1].epochs:
         ev.preprocessing_problem = problem or _infer_problem(fits[-1])
+
+
+def _foreign_training(ev: Evidence, *, scratch: Path, raw: np.ndarray, raw_test: np.ndarray) -> str | None:
+    """Why the graded model's earlier training (fit calls whose weights it carries) was not on the exercise's
+    training images, or None: a model that learned the test images, then trained one epoch on a few training
+    images, must not be graded on the test images it learned."""
+    fit, title = ev.fit, ev.spec.dataset.title
+    by_index = {f.index: f for f in (ev.record.fits if ev.record else [])}
+    for earlier in (by_index[i] for i in (fit.prior_fits if fit else []) if i in by_index):
+        try:
+            _infer_fit(earlier, scratch, raw)
+            continue
+        except preprocessing.PreprocessingUnknown as exc:
+            problem = str(exc)
+        try:
+            _infer_fit(earlier, scratch, raw_test)
+            what = f"the {title} test images"
+        except preprocessing.PreprocessingUnknown:
+            what = f"data that is not {title}'s training images ({problem})"
+        return (f"before the graded fit, this model trained {len(earlier.epochs)} epoch(s) in {_where(earlier)} "
+                f"on {what}")
+    return None
 
 
 def _infer_problem(fit: FitRecord) -> str:

@@ -137,6 +137,7 @@ class FitRecord(_Strict):
     sample_problem: str | None = None  # why no sample of the training inputs could be taken
     # The epoch budget counts a model's training across fit calls: epochs this model trained in earlier calls.
     prior_epochs: int = 0
+    prior_fits: list[int] = Field(default_factory=list)  # the earlier fit calls whose training this model carries
     model_key: int = 0  # which model this fit trained (1, 2...): refusals count against their own model only
     # Accuracy on the sampled training rows when the fit started: an untrained model is near 0.1.
     start_accuracy: float | None = None

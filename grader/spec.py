@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -73,7 +73,8 @@ class ArchitectureSpec(_Frozen):
     # Kinds not listed are not restricted.
     layers: dict[LayerKind, Count] = Field(default_factory=lambda: _one_conv_one_pool())
     # Accepted input shapes without the batch axis, e.g. [[28, 28], [28, 28, 1]].
-    input_shapes: tuple[tuple[int, ...], ...] = ((28, 28), (28, 28, 1))
+    input_shapes: tuple[tuple[Annotated[int, Field(gt=0)], ...], ...] = Field(default=((28, 28), (28, 28, 1)),
+                                                                             min_length=1)
     outputs: int = Field(default=10, gt=0)
 
     @field_validator("layers", mode="before")
@@ -112,6 +113,12 @@ class GoalSpec(_Frozen):
             raise ValueError(f"an accuracy threshold is at most 1 (got {self.threshold})")
         if self.metric != "train_loss" and self.direction != "above":
             raise ValueError("an accuracy goal is 'above' its threshold")
+        if self.metric == "train_loss" and self.direction != "below":
+            # direction defaults to "above": without this, metric = "train_loss" alone would pass at the first epoch
+            raise ValueError('a loss goal is \'below\' its threshold: set direction = "below"')
+        if self.metric == "train_accuracy" and self.threshold >= 1:
+            raise ValueError(f"training accuracy must pass the threshold strictly, so {self.threshold:g} can never "
+                             "be reached: give a threshold below 1")
         if self.stop_callback and self.metric == "test_accuracy":
             raise ValueError("a stopping callback sees logged training metrics: it needs metric train_accuracy or "
                              "train_loss")
@@ -225,9 +232,9 @@ class ExerciseSpec(_Frozen):
         if unknown:
             raise ValueError(f"points for {', '.join(unknown)}: not a check of this exercise (its checks: "
                              f"{', '.join(self.check_ids)})")
-        negative = sorted(k for k, v in self.points.items() if v < 0)
+        negative = sorted(k for k, v in self.points.items() if not 0 <= v < float("inf"))
         if negative:
-            raise ValueError(f"points for {', '.join(negative)} must not be negative")
+            raise ValueError(f"points for {', '.join(negative)} must be a number, 0 or more")
         return self
 
 

@@ -58,3 +58,20 @@ def test_known_bad_examples_fail_with_a_hint(name: str, check: str, says: str, h
     assert failed and failed[0].extra_data.check == check, report.output
     assert says in failed[0].output and hint in (failed[0].extra_data.hint or ""), failed[0].output
     assert report.score < report.max_score
+
+
+@pytest.mark.parametrize(("name", "says"), [
+    # Found in review: each passed 5/5 (or 4/5 with the test accuracy credited).
+    ("trains_on_test_set_then_small_fashion_fit.py", "in fit call 1 on the Fashion-MNIST test images"),
+    ("trains_on_test_set_then_copies_weights.py", "in fit call 1 on the Fashion-MNIST test images"),
+    ("trains_on_test_images_outside_fit.py", "it was trained outside model.fit"),
+])
+def test_a_model_that_learned_the_test_images_gets_no_test_accuracy(name: str, says: str, mnist_path: Path) -> None:
+    """The graded fit is the last on the training images, but its model learned the test images before it (an
+    earlier fit, a model whose weights it copied, train_on_batch): its re-measured test accuracy is not credited."""
+    report = grade(submission=FIXTURES / name, exercise=SPEC, data=mnist_path.parent)
+    checks = _checks(report)
+    status, output = checks["test_accuracy"]
+    assert status == "failed" and "not credited" in output and says in output, output
+    assert report.extra_data.test_accuracy is not None and report.extra_data.test_accuracy >= 0.7  # what it learned
+    assert checks["architecture"][0] == "passed"

@@ -1,3 +1,4 @@
+import re
 from pathlib import Path
 
 import pytest
@@ -57,6 +58,9 @@ def test_checks_follow_from_the_goal() -> None:
     ('metric = "test_accuracy"\nthreshold = 0.9\n', "stopping callback"),
     ('stop_callback = false\nmessage = "done"\n', "set stop_callback = true"),
     ('direction = "below"\n', "'above'"),
+    # Found in review: direction defaults to "above", so a loss goal without it passed at the first epoch.
+    ('metric = "train_loss"\nthreshold = 0.05\n', 'set direction = "below"'),
+    ('threshold = 1.0\n', "can never be reached"),
 ])
 def test_inconsistent_goals_are_refused(goal: str, says: str) -> None:
     with pytest.raises(SpecError, match=says):
@@ -68,3 +72,15 @@ def test_points_must_name_checks_of_the_exercise() -> None:
         parse_spec(HEAD + '[goal]\nstop_callback = false\n[points]\nmessage = 1\n', source="s")
     with pytest.raises(SpecError, match="min .3. is larger than max .1."):
         parse_spec(HEAD + '[architecture.layers]\nconvolutions = { min = 3, max = 1 }\n', source="s")
+
+
+@pytest.mark.parametrize(("toml", "says"), [
+    ("[points]\nran = nan\n", "points for ran must be a number, 0 or more"),
+    ("[points]\nran = inf\n", "points for ran must be a number, 0 or more"),
+    ("[architecture]\ninput_shapes = []\n", "input_shapes: Tuple should have at least 1 item"),
+    ("[architecture]\ninput_shapes = [[0, 28]]\n", "input_shapes.0.0: Input should be greater than 0"),
+])
+def test_impossible_rules_are_refused(toml: str, says: str) -> None:
+    """Found in review: points of nan made the maximum nan; no accepted input shape failed every model."""
+    with pytest.raises(SpecError, match=re.escape(says)):
+        parse_spec(HEAD + toml, source="s")

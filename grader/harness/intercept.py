@@ -260,7 +260,8 @@ def install(state: RunState, epochs_out: EpochOutput, scratch: Path) -> Callable
         asked = params.get("epochs", 1)
         if isinstance(asked, int):
             asked -= initial  # fit(initial_epoch=k, epochs=n) trains n - k epochs
-        prior, model_key = ledger.prior(self), ledger.key(self)
+        trained, model_key = ledger.prior(self), ledger.key(self)
+        prior = trained[0]
         allowed = min(_allowed(asked, state.job.epoch_budget), state.job.epoch_budget - prior)
         index = len(state.fits) + 1
         folder = scratch / "artifacts" / f"fit{index}"
@@ -272,7 +273,8 @@ def install(state: RunState, epochs_out: EpochOutput, scratch: Path) -> Callable
             "verbose_asked": None if "verbose" not in params else str(params["verbose"]),
             "x_shape": sample.shape, "x_dtype": sample.dtype, "x_kind": sample.kind, "sample_file": sample.file,
             "sample_source": sample.source, "sample_problem": sample.problem, "per_example": sample.per_example,
-            "y_shape": sample.y_shape, "prior_epochs": prior, "model_key": model_key, "metric_classes": {},
+            "y_shape": sample.y_shape, "prior_epochs": prior, "prior_fits": list(trained[1]),
+            "model_key": model_key, "metric_classes": {},
             "loss": _loss_name(self), "epochs": [], "stops": [], "callbacks": [],
         }
         state.fits.append(record)
@@ -297,7 +299,7 @@ def install(state: RunState, epochs_out: EpochOutput, scratch: Path) -> Callable
             raise
         finally:
             epochs_out.stop()
-            ledger.add(self, prior, len(record["epochs"]))
+            ledger.add(self, trained, len(record["epochs"]), index)
             record["callbacks"] = [_callback_info(cb, r) for cb, r in zip(student, reads)]
             record["stop_training_at_end"] = bool(getattr(self, "stop_training", False))
             for entry in record["epochs"]:

@@ -20,8 +20,9 @@ class EpochLedger:
     """
 
     def __init__(self) -> None:
-        self._by_model: dict[int, tuple[Any, int]] = {}  # id -> (model kept alive so ids are not reused, epochs)
-        self._by_weights: dict[str, int] = {}
+        # id -> (model kept alive so ids are not reused, epochs, the fit calls those epochs came from)
+        self._by_model: dict[int, tuple[Any, int, tuple[int, ...]]] = {}
+        self._by_weights: dict[str, tuple[int, tuple[int, ...]]] = {}
         self._keys: dict[int, int] = {}
 
     @staticmethod
@@ -40,17 +41,22 @@ class EpochLedger:
         self._keys.setdefault(id(model), len(self._keys) + 1)
         return self._keys[id(model)]
 
-    def prior(self, model: keras.Model) -> int:
-        own = self._by_model.get(id(model), (None, 0))[1]
+    def prior(self, model: keras.Model) -> tuple[int, tuple[int, ...]]:
+        """(epochs this model already trained, the fit calls that trained them): the grading process checks what
+        data those calls trained on, since a model that learned the test images first is not graded on them."""
+        _, own, own_fits = self._by_model.get(id(model), (None, 0, ()))
         digest = self._digest(model)
-        return max(own, self._by_weights.get(digest, 0) if digest else 0)
+        copied, copied_fits = self._by_weights.get(digest, (0, ())) if digest else (0, ())
+        return max(own, copied), tuple(sorted({*own_fits, *copied_fits}))
 
-    def add(self, model: keras.Model, prior: int, epochs: int) -> None:
-        total = prior + epochs
-        self._by_model[id(model)] = (model, total)
+    def add(self, model: keras.Model, prior: tuple[int, tuple[int, ...]], epochs: int, fit_index: int) -> None:
+        total = prior[0] + epochs
+        fits = prior[1] + ((fit_index,) if epochs else ())
+        self._by_model[id(model)] = (model, total, fits)
         digest = self._digest(model)
         if digest:
-            self._by_weights[digest] = max(total, self._by_weights.get(digest, 0))
+            known = self._by_weights.get(digest, (0, ()))
+            self._by_weights[digest] = (max(total, known[0]), tuple(sorted({*fits, *known[1]})))
 
 
 STEP_METHODS = ("train_step", "compute_metrics", "get_metrics_result")
