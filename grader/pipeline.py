@@ -111,7 +111,9 @@ def _infer_fit(fit: FitRecord, scratch: Path, raw: np.ndarray) -> preprocessing.
         raise preprocessing.PreprocessingUnknown(_infer_problem(fit))
     try:
         sample = preprocessing.load_sample(folder / "x_sample.npy")
-        return preprocessing.infer(sample, raw, dtype=fit.x_dtype, source=fit.sample_source)
+        rows_of = (preprocessing.spread_rows(fit.x_shape[0], preprocessing.SAMPLE_ROWS)
+                   if fit.x_kind == "array" and fit.x_shape else None)  # where the run took its sample
+        return preprocessing.infer(sample, raw, dtype=fit.x_dtype, source=fit.sample_source, rows_of=rows_of)
     except preprocessing.PreprocessingUnknown:
         raise
     except Exception as exc:  # a tampered or strange sample must never take the grader down
@@ -159,7 +161,8 @@ def _choose_graded_fit(ev: Evidence, fits: list[FitRecord], *, scratch: Path, ra
                                 f"on other data (not {title} images), so it is not graded")
         return
     if fits[-1].epochs:
-        ev.preprocessing_problem = problem or _infer_problem(fits[-1])
+        ev.preprocessing_problem = (f"no fit trained on {ev.spec.dataset.title}'s training images; the graded (last) "
+                                    f"one: {problem}" if problem and len(fits) > 1 else problem or _infer_problem(fits[-1]))
 
 
 def _foreign_training(ev: Evidence, *, scratch: Path, raw: np.ndarray, raw_test: np.ndarray) -> str | None:

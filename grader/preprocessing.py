@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 MAX_SAMPLE_BYTES = 64 * 1024 * 1024
+SAMPLE_ROWS = 256  # rows of the training inputs the run saves for this inference
 
 
 # Relative tolerance of the affine fit, by the dtype the student trained on: half-precision inputs are rounded.
@@ -57,9 +58,17 @@ def load_sample(path: Path) -> np.ndarray:
     return sample
 
 
-def infer(sample: np.ndarray, raw: np.ndarray, *, dtype: str | None = None, source: str | None = None) -> Preprocessing:
-    """Fit ``sample = scale * raw + offset``: row by row when the data kept its order, else after matching each
-    sample row to the raw image it came from (shuffled or filtered data, a shuffling tf.data pipeline)."""
+def spread_rows(n: int, rows: int) -> np.ndarray:
+    """Which rows of an ``n``-row array the run samples: ``rows`` of them spread evenly from the first to the last,
+    so a block of other images (the test set appended or prepended) cannot hide behind the first rows."""
+    return np.unique(np.linspace(0, max(n - 1, 0), min(n, rows)).round().astype(np.int64))
+
+
+def infer(sample: np.ndarray, raw: np.ndarray, *, dtype: str | None = None, source: str | None = None,
+          rows_of: np.ndarray | None = None) -> Preprocessing:
+    """Fit ``sample = scale * raw + offset``: row by row when the data kept its order (``rows_of``: the rows of the
+    arrays the sample was taken at, e.g. ``spread_rows``), else after matching each sample row to the raw image it
+    came from (shuffled or filtered data, a shuffling tf.data pipeline)."""
     if sample.ndim < 2 or len(sample) == 0:
         raise PreprocessingUnknown("fit received no training examples" if sample.ndim >= 2 and len(sample) == 0 else
                                    f"the training inputs have shape {sample.shape}, not a batch of images")
@@ -72,16 +81,22 @@ def infer(sample: np.ndarray, raw: np.ndarray, *, dtype: str | None = None, sour
     if not np.all(np.isfinite(s)):
         raise PreprocessingUnknown("the training inputs contain NaN or infinite values")
     rel = next((t for name, t in TOLERANCE.items() if name in (dtype or "")), 1e-3)
-    rows = min(len(s), len(raw))
-    fitted = _affine(s[:rows], raw[:rows].reshape(rows, -1).astype(np.float64), rel)
+    if rows_of is not None and len(rows_of) == len(s) and len(rows_of) and int(rows_of.max()) < len(raw):
+        aligned = raw[rows_of]
+    else:
+        aligned = raw[: min(len(s), len(raw))]
+    rows = min(len(s), len(aligned))
+    fitted = _affine(s[:rows], aligned[:rows].reshape(rows, -1).astype(np.float64), rel)
+    matched = ""
     if fitted is None:
         x = _match(s, raw)
         keep = x[:, 0] >= 0
         fitted = _affine(s[keep], x[keep, 1:], rel) if keep.mean() >= MIN_MATCHED else None
+        matched = f" (only {int(keep.sum())} of {len(s)} sampled inputs are training images)" if fitted is None else ""
     if fitted is None:
         raise PreprocessingUnknown(
-            "the training inputs are not a rescaling of the raw images (augmented, generated or a different "
-            "dataset?), so the same preprocessing cannot be applied to the test images"
+            f"the training inputs are not a rescaling of the training images{matched}: augmented or generated "
+            "images, another dataset, or other images mixed in; so the model cannot be measured as it was trained"
         )
     scale, offset = fitted
     return Preprocessing(reshape=tuple(int(d) for d in sample.shape[1:]), scale=_tidy(scale), offset=_tidy(offset),

@@ -75,3 +75,23 @@ def test_a_model_that_learned_the_test_images_gets_no_test_accuracy(name: str, s
     assert status == "failed" and "not credited" in output and says in output, output
     assert report.extra_data.test_accuracy is not None and report.extra_data.test_accuracy >= 0.7  # what it learned
     assert checks["architecture"][0] == "passed"
+
+
+@pytest.mark.parametrize("name", ["functional_api_dropout_batchnorm_validation.py", "subclassed_model_tf_data.py"])
+def test_legitimate_shapes_pass(name: str, mnist_path: Path) -> None:
+    """Found correct in review: the functional API with Dropout, BatchNormalization and validation_data; a
+    subclassed model fed by a shuffling tf.data pipeline scaled to [-1, 1]."""
+    report = grade(submission=FIXTURES / name, exercise=SPEC, data=mnist_path.parent)
+    assert all(t.status == "passed" for t in report.tests), report.output
+    assert report.extra_data.test_accuracy is not None and report.extra_data.test_accuracy >= 0.7
+
+
+@pytest.mark.parametrize(("name", "says"), [
+    # Found in review: passed 5/5 when only the first rows of fit's arrays were sampled.
+    ("trains_on_test_set_behind_a_few_training_images.py", "sampled inputs are training images"),
+    ("trains_on_mnist_evaluates_on_fashion.py", "not a rescaling of the training images"),
+])
+def test_training_on_other_images_is_not_measured(name: str, says: str, mnist_path: Path) -> None:
+    report = grade(submission=FIXTURES / name, exercise=SPEC, data=mnist_path.parent)
+    status, output = _checks(report)["test_accuracy"]
+    assert status == "failed" and "cannot measure" in output and says in output, output

@@ -210,7 +210,7 @@ class Recorder(keras.callbacks.Callback):
         problems = architecture_problems(facts, self.state.job.architecture) + dense_on_images(self.model)
         self.fit.update(layers=layers, input_shape=input_shape, output_shape=output_shape,
                         architecture_problems=problems, model_class=type(self.model).__name__)
-        if problems and self.state.job.fail_fast and self.state.exercise_data(self.sample.rows):
+        if problems and self.state.job.fail_fast and self.state.exercise_data(self.sample.rows, self.sample.rows_of):
             self.fit["rejected"] = True
             self.state.event("rejected", fit=self.fit["index"], problems=problems)
             raise ArchitectureRejected("cnngrade stopped this fit before training: " + "; ".join(problems))

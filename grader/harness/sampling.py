@@ -12,7 +12,8 @@ from typing import Any
 
 import numpy as np
 
-SAMPLE_ROWS = 256
+from grader.preprocessing import SAMPLE_ROWS, spread_rows
+
 MAX_BATCHES = 64
 
 
@@ -28,6 +29,11 @@ class Sample:
     y_shape: list[int] | None = None
     rows: np.ndarray | None = None  # the sampled inputs as saved (float32), kept for the checks made in the run
     labels: np.ndarray | None = None  # class indices of the sampled rows, when fit was given labels
+
+    @property
+    def rows_of(self) -> np.ndarray | None:
+        """The rows of the arrays passed to fit that the sample holds (None: the first rows a dataset yielded)."""
+        return spread_rows(self.shape[0], SAMPLE_ROWS) if self.kind == "array" and self.shape else None
 
     @property
     def per_example(self) -> list[int] | None:
@@ -131,7 +137,9 @@ def take_sample(x: Any, y: Any, folder: Path) -> Sample:
     try:
         if kind == "array":
             sample.shape, sample.dtype = [int(d) for d in x.shape], str(getattr(x, "dtype", ""))
-            rows, labels = np.asarray(x[:SAMPLE_ROWS]), y[:SAMPLE_ROWS] if y is not None else None
+            at = spread_rows(len(x), SAMPLE_ROWS)
+            rows = np.stack([np.asarray(x[int(i)]) for i in at]) if len(at) else np.asarray(x[:0])
+            labels = np.stack([np.asarray(y[int(i)]) for i in at]) if y is not None and len(at) else None
         elif kind in ("tf.data dataset", "PyDataset", "generator"):
             sample.x, elements = _batches(x, kind)
             rows = _rows([_inputs(e) for e in elements])

@@ -31,7 +31,7 @@ class RunState:
         self._raw: np.ndarray | None = None
         self._events = open(scratch / "events.jsonl", "a", encoding="utf-8", buffering=1)
 
-    def exercise_data(self, rows: np.ndarray | None) -> bool:
+    def exercise_data(self, rows: np.ndarray | None, rows_of: np.ndarray | None = None) -> bool:
         """Whether a fit trains on the exercise's dataset, as far as its sampled rows show (unknown: yes).
 
         Fail-fast refuses to train a model that breaks the rules only then: a course notebook's experiment on
@@ -44,7 +44,7 @@ class RunState:
             with np.load(self.job.data_path, allow_pickle=False) as data:
                 self._raw = data["x_train"][: self.job.train_limit]
         try:
-            infer(rows, self._raw)
+            infer(rows, self._raw, rows_of=rows_of)
         except PreprocessingUnknown:
             return False
         except Exception:  # a strange sample: judge as before
