@@ -12,6 +12,7 @@ from grader.checks import Outcome, hint_once, run_checks
 from grader.data import resolve_dataset
 from grader.evidence import Evidence
 from grader.exercises import find_exercise
+from grader.feedback import CellView, Feedback, run_output, test_images
 from grader.isolation import Isolation, choose
 from grader.pipeline import Progress, device_env, infer_preprocessing, measure, run_policy, run_submission
 from grader.scratch import scratch_dir, sweep
@@ -32,6 +33,17 @@ def grade(*, submission: str | os.PathLike[str], exercise: str | os.PathLike[str
           cpu: bool = False, timeout_s: float | None = None, progress: Progress | None = None,
           sandbox: bool = True, hide: tuple[Path, ...] = (), threads: int | None = None, gpu: str | None = None,
           cancel: threading.Event | None = None) -> Report:
+    """Grade ``submission`` into its report (``grade_with_feedback`` for the HTML report's extra facts)."""
+    return grade_with_feedback(submission=submission, exercise=exercise, data=data, seed=seed, full=full, cpu=cpu,
+                               timeout_s=timeout_s, progress=progress, sandbox=sandbox, hide=hide, threads=threads,
+                               gpu=gpu, cancel=cancel)[0]
+
+
+def grade_with_feedback(*, submission: str | os.PathLike[str], exercise: str | os.PathLike[str] | ExerciseSpec | None = None,
+                        data: str | os.PathLike[str] | None = None, seed: int = DEFAULT_SEED, full: bool = False,
+                        cpu: bool = False, timeout_s: float | None = None, progress: Progress | None = None,
+                        sandbox: bool = True, hide: tuple[Path, ...] = (), threads: int | None = None,
+                        gpu: str | None = None, cancel: threading.Event | None = None) -> tuple[Report, Feedback]:
     """Grade ``submission`` against ``exercise`` (an id, a spec path or a loaded spec; default mnist-single-conv).
 
     Raises a ``CnngradeError`` only when grading is impossible (usage problem, data missing); everything the
@@ -46,6 +58,7 @@ def grade(*, submission: str | os.PathLike[str], exercise: str | os.PathLike[str
     ev = Evidence(spec=spec, submission=sub, notes=[*sub.notes, *ISOLATION_NOTES.get(isolation, ())])
     device = device_env(cpu=cpu, threads=threads, gpu=gpu)
     run_s = measure_s = 0.0
+    output = ""
     sweep()  # scratch a killed run left behind (its owner is gone)
     with scratch_dir() as scratch:
         if sub.problem is None:
@@ -55,9 +68,13 @@ def grade(*, submission: str | os.PathLike[str], exercise: str | os.PathLike[str
             infer_preprocessing(ev, scratch=scratch, data_path=data_path)
             measure_s = measure(ev, scratch=scratch, data_path=data_path, device=device, progress=progress,
                                 policy=policy, cancel=cancel)
+            output = run_output(scratch)
     timings = Timings(run_s=round(run_s, 2), measure_s=round(measure_s, 2),
                       total_s=round(time.monotonic() - started, 2), mean_epoch_s=_mean_epoch(ev))
-    return build_report(ev, run_checks(ev), seed=seed, timings=timings, isolation=isolation)
+    feedback = Feedback(kind=sub.kind, cells=[CellView(cell=u.cell, source=u.source) for u in sub.units], output=output,
+                        measurement=ev.measurement,
+                        test_images=test_images(data_path, ev.measurement, spec.dataset.test_limit))
+    return build_report(ev, run_checks(ev), seed=seed, timings=timings, isolation=isolation), feedback
 
 
 def problem_report(*, spec: ExerciseSpec, shown: str, sha256: str, problem: str, seed: int = DEFAULT_SEED) -> Report:
@@ -166,6 +183,7 @@ def build_report(ev: Evidence, outcomes: list[Outcome], *, seed: int, timings: T
         tensorflow_version=record.tensorflow_version if record else None,
         graded_fit=fit.index if fit else None, graded_fit_source=_graded_source(ev),
         fit_calls=len(record.fits) if record else 0, epoch_budget=ev.spec.training.epoch_budget,
+        threshold=ev.spec.training.threshold,
         epochs_asked=fit.epochs_asked if fit else None, epochs_run=len(fit.epochs) if fit else 0,
         stop_epoch=stop.epoch if stop else None, stopped_by=f"{stop.callback}.{stop.hook}" if stop else None,
         history=_history(ev), train_accuracy=m.train_accuracy if m else None,

@@ -140,6 +140,22 @@ class MeasureJob(_Strict):
     scale: float
     offset: float
     measure_accuracy: bool = True  # False when the preprocessing is unknown: accuracies would mean nothing
+    journey_images: int = 3  # test images traced through the first convolution and pooling for the HTML report
+
+
+class Misclassified(_Strict):
+    index: int  # row of the (sliced) test set: the grader reads the image itself from the data
+    true: int
+    predicted: int
+
+
+class Journey(_Strict):
+    """Computed in the measurement child from the exported graph (see ``grader.measure.journey``)."""
+
+    filters: list[list[list[float]]]  # per filter, kh x kw weights of the first input channel
+    images: list[int]  # test rows shown
+    conv_maps: list[list[list[list[int]]]]  # per image, per channel: H x W, 0-255, after the conv's activation
+    pool_maps: list[list[list[list[int]]]] = Field(default_factory=list)  # the same after the first max pooling
 
 
 class Measurement(_Strict):
@@ -154,6 +170,12 @@ class Measurement(_Strict):
     test_accuracy: float | None
     error: str | None = None
     note: str | None = None
+    # For the HTML report, from the same pass as test_accuracy: confusion[true][predicted] counts, the first
+    # misclassified test rows, and the journey of a few test images through the first convolution and pooling.
+    confusion: list[list[int]] | None = None
+    misclassified: list[Misclassified] = Field(default_factory=list)
+    journey: Journey | None = None
+    journey_problem: str | None = None
     # "structure" is written before the accuracy run; a measurement left in that phase ended mid-run.
     phase: Literal["structure", "complete"] = "complete"
 

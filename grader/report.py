@@ -77,6 +77,7 @@ class GradeDetails(_Frozen):
     graded_fit_source: str | None = None
     fit_calls: int = 0
     epoch_budget: int
+    threshold: float | None = None  # the exercise's training-accuracy threshold, drawn on the HTML training curve
     epochs_asked: int | None = None
     epochs_run: int = 0
     stop_epoch: int | None = None

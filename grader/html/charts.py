@@ -1,0 +1,110 @@
+"""Figures as PNG bytes: matplotlib's Agg canvas, no pyplot (no global state, safe in worker threads), fixed size
+and dpi and no metadata, so the same facts give byte-identical files on every run."""
+from __future__ import annotations
+
+import base64
+import io
+from collections.abc import Sequence
+
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from grader.report import Report
+
+DPI = 80
+COLORS = {"acc": "#1f77b4", "loss": "#d62728", "line": "#555555", "train": "#2ca02c", "test": "#9467bd"}
+
+
+def data_uri(png: bytes) -> str:
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+
+
+def _png(fig: Figure) -> bytes:
+    FigureCanvasAgg(fig)
+    out = io.BytesIO()
+    # metadata: Software (the matplotlib version) left out, so that the bytes depend on the facts only.
+    fig.savefig(out, format="png", dpi=DPI, metadata={"Software": None})
+    return out.getvalue()
+
+
+def training_curve(report: Report, *, width: float = 7.0, height: float = 3.6) -> bytes | None:
+    """Logged accuracy and loss per epoch, the threshold, the epoch that first passed it, the stop, the budget,
+    and the re-measured train and test accuracy at the last epoch; None when no epoch was logged."""
+    d = report.extra_data
+    if not d.history:
+        return None
+    epochs = [e.epoch for e in d.history]
+    fig = Figure(figsize=(width, height))
+    ax = fig.add_subplot(1, 1, 1)
+    accs = [np.nan if e.accuracy is None else e.accuracy for e in d.history]
+    ax.plot(epochs, accs, marker="o", color=COLORS["acc"], label="logged accuracy")
+    if d.threshold is not None:
+        ax.axhline(d.threshold, color=COLORS["line"], linestyle="--", linewidth=1, label=f"threshold {d.threshold:g}")
+        first = next((e.epoch for e in d.history if e.accuracy is not None and e.accuracy > d.threshold), None)
+        if first is not None:
+            ax.axvline(first, color=COLORS["acc"], linestyle=":", linewidth=1, label=f"first above: epoch {first}")
+    if d.stop_epoch is not None:
+        ax.axvline(d.stop_epoch, color=COLORS["line"], linestyle="-.", linewidth=1, label=f"stopped: epoch {d.stop_epoch}")
+    last = epochs[-1]
+    for value, key, label in ((d.train_accuracy, "train", "re-measured train"), (d.test_accuracy, "test", "re-measured test")):
+        if value is not None:
+            ax.plot([last], [value], marker="s" if key == "train" else "D", linestyle="none", color=COLORS[key],
+                    label=f"{label} {value:.4f}")
+    ax.set_xlim(0.5, max(d.epoch_budget, last) + 0.5)
+    ax.set_xlabel(f"epoch (budget {d.epoch_budget})")
+    ax.set_ylabel("accuracy")
+    losses = [np.nan if e.loss is None else e.loss for e in d.history]
+    if any(np.isfinite(losses)):
+        twin = ax.twinx()
+        twin.plot(epochs, losses, marker=".", color=COLORS["loss"], alpha=0.7, label="logged loss")
+        twin.set_ylabel("loss", color=COLORS["loss"])
+        handles, labels = ax.get_legend_handles_labels()
+        more, more_labels = twin.get_legend_handles_labels()
+        ax.legend(handles + more, labels + more_labels, fontsize=7, loc="center right")
+    else:
+        ax.legend(fontsize=7, loc="center right")
+    fig.tight_layout()
+    return _png(fig)
+
+
+def image_grid(images: Sequence[np.ndarray], titles: Sequence[str], *, columns: int = 8, size: float = 1.1) -> bytes:
+    """Grey images in a grid, each with a short title (labels only: digits, never student text)."""
+    rows = max(1, -(-len(images) // columns))
+    fig = Figure(figsize=(columns * size, rows * (size + 0.25)))
+    for i, (image, title) in enumerate(zip(images, titles)):
+        ax = fig.add_subplot(rows, columns, i + 1)
+        ax.imshow(np.asarray(image, dtype=float), cmap="gray_r" if title.startswith("true") else "gray",
+                  interpolation="nearest")
+        ax.set_title(title, fontsize=7)
+        ax.axis("off")
+    fig.tight_layout(pad=0.3)
+    return _png(fig)
+
+
+def filters(weights: Sequence[Sequence[Sequence[float]]], *, columns: int = 8) -> bytes:
+    """Each filter's weights on a shared diverging scale (red positive, blue negative)."""
+    arr = np.asarray(weights, dtype=float)
+    bound = float(np.nanmax(np.abs(arr))) or 1.0
+    rows = max(1, -(-len(arr) // columns))
+    fig = Figure(figsize=(columns * 0.8, rows * 0.9))
+    for i, w in enumerate(arr):
+        ax = fig.add_subplot(rows, columns, i + 1)
+        ax.imshow(w, cmap="RdBu_r", vmin=-bound, vmax=bound, interpolation="nearest")
+        ax.set_title(f"filter {i + 1}", fontsize=6)
+        ax.axis("off")
+    fig.tight_layout(pad=0.2)
+    return _png(fig)
+
+
+def histogram(values: Sequence[float], *, bins: int | Sequence[float], xlabel: str, width: float = 4.5,
+              height: float = 2.6) -> bytes:
+    fig = Figure(figsize=(width, height))
+    ax = fig.add_subplot(1, 1, 1)
+    clean = [v for v in values if v is not None and np.isfinite(v)]
+    ax.hist(clean, bins=bins, color=COLORS["acc"], edgecolor="white")
+    ax.set_xlabel(xlabel, fontsize=8)
+    ax.set_ylabel("students", fontsize=8)
+    ax.tick_params(labelsize=7)
+    fig.tight_layout()
+    return _png(fig)
