@@ -291,12 +291,15 @@ def _progress(quiet: bool) -> Any:
 @click.option("--html", "html_path", type=click.Path(path_type=Path), callback=output_file("report.html"),
               help="Also write a self-contained HTML report (training curve, test-set mistakes, your filters, your "
                    "code as it ran) to this file.")
+@click.option("--gradescope-html", is_flag=True,
+              help="Write -o for Gradescope's results page: test outputs as HTML with the training curve embedded "
+                   "(the plain text stays in each test's extra_data.text).")
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON report instead of the table.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress lines on stderr.")
 @click.option("--no-sandbox", is_flag=True, help="DEBUGGING ONLY: run the submission without isolation.")
 def submit(file: Path, exercise: str | None, data: str | None, seed: int | None, full: bool, cpu: bool,
-           timeout: float | None, output: Path | None, html_path: Path | None, as_json: bool, quiet: bool,
-           no_sandbox: bool) -> None:
+           timeout: float | None, output: Path | None, html_path: Path | None, gradescope_html: bool, as_json: bool,
+           quiet: bool, no_sandbox: bool) -> None:
     """Grade one submission FILE (.ipynb or .py).
 
     The code runs in an isolated child process; the grade rests only on what cnngrade recorded and
@@ -321,7 +324,12 @@ def submit(file: Path, exercise: str | None, data: str | None, seed: int | None,
         click.echo(f"\ncnngrade: interrupted ({exc or 'SIGINT'}); nothing was graded.", err=True)
         sys.exit(exit_status(exc))
     if output is not None:
-        write_report(report, output)
+        if gradescope_html:
+            from grader.html.gradescope import for_gradescope
+
+            write_report(for_gradescope(report), output)
+        else:
+            write_report(report, output)
     if html_path is not None:
         from grader.html.report_page import write_html_report
 

@@ -66,7 +66,7 @@ def reference(tmp_path_factory: pytest.TempPathFactory, mnist_path: Path) -> tup
 
 
 @pytest.fixture(scope="session")
-def planted_batch(tmp_path_factory: pytest.TempPathFactory, mnist_path: Path) -> Path:
+def planted_notebook(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A class of one whose notebook plants payloads everywhere student text reaches the page."""
     folder = tmp_path_factory.mktemp("class")
     nb = nbformat.v4.new_notebook()
@@ -75,8 +75,13 @@ def planted_batch(tmp_path_factory: pytest.TempPathFactory, mnist_path: Path) ->
                 nbformat.v4.new_code_cell(f"raise ValueError({PAYLOADS['raised']!r})")]
     (folder / STUDENT).mkdir()
     nbformat.write(nb, str(folder / STUDENT / FILE_NAME))
+    return folder / STUDENT / FILE_NAME
+
+
+@pytest.fixture(scope="session")
+def planted_batch(tmp_path_factory: pytest.TempPathFactory, planted_notebook: Path, mnist_path: Path) -> Path:
     results = tmp_path_factory.mktemp("results")
-    grade_batch(submissions=folder, results=results, exercise=SMALL_SPEC, data=str(mnist_path))
+    grade_batch(submissions=planted_notebook.parent.parent, results=results, exercise=SMALL_SPEC, data=str(mnist_path))
     return results
 
 
@@ -187,3 +192,38 @@ def test_dashboard_in_a_browser(browser: object, planted_batch: Path, reference:
     browser.find_element(By.LINK_TEXT, "reference").click()  # type: ignore[attr-defined]
     assert len(browser.find_elements(By.CSS_SELECTOR, "#checks tbody tr")) == len(reference[0].tests)  # type: ignore[attr-defined]
     _assert_clean_page(browser)
+
+
+def test_gradescope_output_shows_the_curve(browser: object, reference: tuple[Report, Feedback, Path],
+                                           tmp_path: Path) -> None:
+    from grader.html.gradescope import for_gradescope
+
+    report = reference[0]
+    converted = Report.model_validate_json(for_gradescope(report).model_dump_json())  # still a valid report
+    assert [t.score for t in converted.tests] == [t.score for t in report.tests]
+    assert all(t.output_format == "html" and t.extra_data.text == o.output for t, o in zip(converted.tests, report.tests))
+    with_curve = [t for t in converted.tests if "data:image/png;base64," in t.output]
+    assert [t.extra_data.check for t in with_curve] == ["budget"]
+    assert len(converted.model_dump_json()) < 100_000  # far below what Gradescope handles
+    # Gradescope puts each output into its page: the same here, and the curve decodes.
+    page = tmp_path / "gradescope.html"
+    page.write_text("<!DOCTYPE html><title>t</title>" + "".join(f"<section>{t.output}</section>" for t in converted.tests))
+    _open(browser, page)
+    _assert_clean_page(browser)
+
+
+def test_submit_writes_the_html_and_gradescope_json(planted_notebook: Path, mnist_path: Path, tmp_path: Path) -> None:
+    """The CLI end to end on the planted notebook (it fails in cell 3: no training, seconds)."""
+    import json
+    import subprocess
+
+    notebook = planted_notebook
+    out = tmp_path / "out"
+    done = subprocess.run([sys.executable, "-m", "grader", "submit", str(notebook), "-e", str(SMALL_SPEC), "-q",
+                           "--html", str(out / "report.html"), "-o", str(out / "results.json"), "--gradescope-html"],
+                          capture_output=True, text=True, timeout=300, env={**os.environ, "CNNGRADE_DATA": str(mnist_path)})
+    assert done.returncode == 1, done.stderr
+    data = json.loads((out / "results.json").read_text())
+    assert {t["output_format"] for t in data["tests"]} == {"html"}
+    assert all(p not in t["output"] for t in data["tests"] for p in PAYLOADS.values())
+    assert "raised ValueError" in (out / "report.html").read_text(encoding="utf-8")
