@@ -21,6 +21,7 @@ from grader.spec import ExerciseSpec
 from grader.submission import Submission, load_submission
 
 DEFAULT_SEED = 20240601
+JOURNEY_IMAGES = 3  # test images traced through the student's convolution and pooling for the HTML report
 ISOLATION_NOTES = {
     Isolation.PARTIAL: ("isolation is partial: bubblewrap could not create namespaces on this host, so the run has "
                         "no network or filesystem confinement beyond an unprivileged user, rlimits and caps",),
@@ -36,15 +37,17 @@ def grade(*, submission: str | os.PathLike[str], exercise: str | os.PathLike[str
     """Grade ``submission`` into its report (``grade_with_feedback`` for the HTML report's extra facts)."""
     return grade_with_feedback(submission=submission, exercise=exercise, data=data, seed=seed, full=full, cpu=cpu,
                                timeout_s=timeout_s, progress=progress, sandbox=sandbox, hide=hide, threads=threads,
-                               gpu=gpu, cancel=cancel)[0]
+                               gpu=gpu, cancel=cancel, pictures=False)[0]
 
 
 def grade_with_feedback(*, submission: str | os.PathLike[str], exercise: str | os.PathLike[str] | ExerciseSpec | None = None,
                         data: str | os.PathLike[str] | None = None, seed: int = DEFAULT_SEED, full: bool = False,
                         cpu: bool = False, timeout_s: float | None = None, progress: Progress | None = None,
                         sandbox: bool = True, hide: tuple[Path, ...] = (), threads: int | None = None,
-                        gpu: str | None = None, cancel: threading.Event | None = None) -> tuple[Report, Feedback]:
-    """Grade ``submission`` against ``exercise`` (an id, a spec path or a loaded spec; default mnist-single-conv).
+                        gpu: str | None = None, cancel: threading.Event | None = None, pictures: bool = True
+                        ) -> tuple[Report, Feedback]:
+    """Grade ``submission`` against ``exercise`` (an id, a spec path or a loaded spec; default mnist-single-conv),
+    with what its HTML report shows besides the report (``pictures=False``: no journey of an image, no test images).
 
     Raises a ``CnngradeError`` only when grading is impossible (usage problem, data missing); everything the
     submission does wrong ends up in the returned report. ``sandbox=False`` runs the student's code without
@@ -67,13 +70,13 @@ def grade_with_feedback(*, submission: str | os.PathLike[str], exercise: str | o
                                    timeout_s=timeout_s, progress=progress, policy=policy, cancel=cancel)
             infer_preprocessing(ev, scratch=scratch, data_path=data_path)
             measure_s = measure(ev, scratch=scratch, data_path=data_path, device=device, progress=progress,
-                                policy=policy, cancel=cancel)
+                                policy=policy, cancel=cancel, journey_images=JOURNEY_IMAGES if pictures else 0)
             output = run_output(scratch)
     timings = Timings(run_s=round(run_s, 2), measure_s=round(measure_s, 2),
                       total_s=round(time.monotonic() - started, 2), mean_epoch_s=_mean_epoch(ev))
     feedback = Feedback(kind=sub.kind, cells=[CellView(cell=u.cell, source=u.source) for u in sub.units], output=output,
                         measurement=ev.measurement,
-                        test_images=test_images(data_path, ev.measurement, spec.dataset.test_limit))
+                        test_images=test_images(data_path, ev.measurement, spec.dataset.test_limit) if pictures else {})
     return build_report(ev, run_checks(ev), seed=seed, timings=timings, isolation=isolation), feedback
 
 

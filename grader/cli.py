@@ -317,7 +317,8 @@ def submit(file: Path, exercise: str | None, data: str | None, seed: int | None,
         with terminate_as_interrupt():
             report, feedback = grade_with_feedback(
                 submission=file, exercise=exercise, data=data, seed=DEFAULT_SEED if seed is None else seed, full=full,
-                cpu=cpu, timeout_s=timeout, progress=_progress(quiet or as_json), sandbox=not no_sandbox, hide=hide)
+                cpu=cpu, timeout_s=timeout, progress=_progress(quiet or as_json), sandbox=not no_sandbox, hide=hide,
+                pictures=html_path is not None)
     except CnngradeError as exc:
         fail(exc)
     except KeyboardInterrupt as exc:  # Ctrl-C, SIGTERM, SIGHUP: the run was killed and its scratch removed

@@ -140,7 +140,7 @@ class MeasureJob(_Strict):
     scale: float
     offset: float
     measure_accuracy: bool = True  # False when the preprocessing is unknown: accuracies would mean nothing
-    journey_images: int = 3  # test images traced through the first convolution and pooling for the HTML report
+    journey_images: int = 0  # test images traced through the first convolution and pooling for the HTML report
 
 
 class Misclassified(_Strict):

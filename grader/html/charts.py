@@ -6,7 +6,9 @@ import base64
 import io
 from collections.abc import Sequence
 
+import matplotlib
 import numpy as np
+from matplotlib.image import imsave
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
@@ -68,33 +70,30 @@ def training_curve(report: Report, *, width: float = 7.0, height: float = 3.6) -
     return _png(fig)
 
 
-def image_grid(images: Sequence[np.ndarray], titles: Sequence[str], *, columns: int = 8, size: float = 1.1) -> bytes:
-    """Grey images in a grid, each with a short title (labels only: digits, never student text)."""
-    rows = max(1, -(-len(images) // columns))
-    fig = Figure(figsize=(columns * size, rows * (size + 0.25)))
-    for i, (image, title) in enumerate(zip(images, titles)):
-        ax = fig.add_subplot(rows, columns, i + 1)
-        ax.imshow(np.asarray(image, dtype=float), cmap="gray_r" if title.startswith("true") else "gray",
-                  interpolation="nearest")
-        ax.set_title(title, fontsize=7)
-        ax.axis("off")
-    fig.tight_layout(pad=0.3)
-    return _png(fig)
-
-
-def filters(weights: Sequence[Sequence[Sequence[float]]], *, columns: int = 8) -> bytes:
-    """Each filter's weights on a shared diverging scale (red positive, blue negative)."""
-    arr = np.asarray(weights, dtype=float)
-    bound = float(np.nanmax(np.abs(arr))) or 1.0
-    rows = max(1, -(-len(arr) // columns))
-    fig = Figure(figsize=(columns * 0.8, rows * 0.9))
-    for i, w in enumerate(arr):
-        ax = fig.add_subplot(rows, columns, i + 1)
-        ax.imshow(w, cmap="RdBu_r", vmin=-bound, vmax=bound, interpolation="nearest")
-        ax.set_title(f"filter {i + 1}", fontsize=6)
-        ax.axis("off")
-    fig.tight_layout(pad=0.2)
-    return _png(fig)
+def tiles(images: Sequence[np.ndarray], *, columns: int = 8, scale: int = 3, cmap: str = "gray",
+          symmetric: bool = False, pad: int = 1) -> bytes:
+    """Images (of one size) as a mosaic PNG, each enlarged ``scale`` times without smoothing: a few milliseconds,
+    where a grid of matplotlib axes takes a second. ``symmetric``: one diverging scale around 0 for all (weights);
+    otherwise each image is scaled to its own range (pixels, feature maps)."""
+    arrays = [np.nan_to_num(np.asarray(i, dtype=np.float64)) for i in images]
+    if symmetric:
+        bound = max((float(np.abs(a).max()) for a in arrays), default=1.0) or 1.0
+        arrays = [(a / bound + 1) / 2 for a in arrays]
+    else:
+        arrays = [(a - a.min()) / (a.max() - a.min()) if a.max() > a.min() else np.zeros_like(a) for a in arrays]
+    h, w = arrays[0].shape
+    rows = max(1, -(-len(arrays) // columns))
+    cols = min(columns, len(arrays))
+    canvas = np.full((rows * (h + pad) + pad, cols * (w + pad) + pad), np.nan)
+    for n, a in enumerate(arrays):
+        r, c = divmod(n, columns)
+        canvas[pad + r * (h + pad):pad + r * (h + pad) + h, pad + c * (w + pad):pad + c * (w + pad) + w] = a
+    big = np.kron(canvas, np.ones((scale, scale)))
+    colour = matplotlib.colormaps[cmap](np.nan_to_num(big, nan=0.0))
+    colour[np.isnan(big)] = (1.0, 1.0, 1.0, 1.0)  # the gaps between tiles: white
+    out = io.BytesIO()
+    imsave(out, colour, format="png", metadata={"Software": None})  # type: ignore[dict-item]
+    return out.getvalue()
 
 
 def histogram(values: Sequence[float], *, bins: int | Sequence[float], xlabel: str, width: float = 4.5,

@@ -50,16 +50,13 @@ def fmt(value: float | None) -> str:
     return "–" if value is None or not math.isfinite(value) else f"{value:.4f}"
 
 
-def _mistakes(feedback: Feedback) -> tuple[str | None, str]:
+def _mistakes(feedback: Feedback) -> list[dict[str, str]]:
+    """One small image per misclassified test row, its labels as HTML text (and in its alt text)."""
     m = feedback.measurement
-    shown = [x for x in (m.misclassified if m else []) if x.index in feedback.test_images]
-    if not shown:
-        return None, ""
-    png = charts.image_grid([np.asarray(feedback.test_images[x.index]) for x in shown],
-                            [f"true {x.true}, said {x.predicted}" for x in shown])
-    alt = "Misclassified test images: " + "; ".join(f"image {x.index}: true {x.true}, predicted {x.predicted}"
-                                                    for x in shown)
-    return charts.data_uri(png), alt
+    return [{"uri": charts.data_uri(charts.tiles([np.asarray(feedback.test_images[x.index])], scale=2, cmap="gray_r")),
+             "alt": f"Test image {x.index}: a {x.true}, predicted {x.predicted}",
+             "caption": f"true {x.true}, predicted {x.predicted}"}
+            for x in (m.misclassified if m else []) if x.index in feedback.test_images]
 
 
 def _journey(feedback: Feedback) -> dict[str, object] | None:
@@ -71,17 +68,14 @@ def _journey(feedback: Feedback) -> dict[str, object] | None:
     for n, row in enumerate(j.images):
         if row not in feedback.test_images:
             continue
-        images = [np.asarray(feedback.test_images[row]), *map(np.asarray, j.conv_maps[n])]
-        titles = ["test image", *(f"conv {c + 1}" for c in range(len(j.conv_maps[n])))]
+        step = {"row": row, "image": charts.data_uri(charts.tiles([np.asarray(feedback.test_images[row])], scale=3)),
+                "conv": charts.data_uri(charts.tiles([np.asarray(c) for c in j.conv_maps[n]], scale=3, columns=8)),
+                "channels": len(j.conv_maps[n]), "pool": None}
         if j.pool_maps:
-            images += list(map(np.asarray, j.pool_maps[n]))
-            titles += [f"pooled {c + 1}" for c in range(len(j.pool_maps[n]))]
-        steps.append({"uri": charts.data_uri(charts.image_grid(images, titles, columns=len(j.conv_maps[n]) + 1,
-                                                               size=0.9)),
-                      "alt": (f"Test image {row}, then {len(j.conv_maps[n])} feature maps after the convolution"
-                              + (" and the same after max pooling" if j.pool_maps else "")),
-                      "caption": f"Test image {row} after your convolution" + (" and pooling" if j.pool_maps else "")})
-    return {"filters": charts.data_uri(charts.filters(j.filters)), "count": len(j.filters), "steps": steps}
+            step["pool"] = charts.data_uri(charts.tiles([np.asarray(c) for c in j.pool_maps[n]], scale=6, columns=8))
+        steps.append(step)
+    filters = charts.tiles([np.asarray(f) for f in j.filters], scale=12, columns=16, cmap="RdBu_r", symmetric=True)
+    return {"filters": charts.data_uri(filters), "count": len(j.filters), "steps": steps}
 
 
 @dataclass(frozen=True)
@@ -99,7 +93,6 @@ def render_report(report: Report, feedback: Feedback | None = None) -> str:
     feedback = feedback or Feedback()
     d = report.extra_data
     curve = charts.training_curve(report)
-    mistakes, mistakes_alt = _mistakes(feedback)
     m = feedback.measurement
     cells = cell_rows(feedback, list(d.errors))
     shown_cells = {c.cell for c in feedback.cells}
@@ -108,7 +101,7 @@ def render_report(report: Report, feedback: Feedback | None = None) -> str:
     return environment().get_template("report.html.j2").render(
         r=report, d=d, tests=tests, css=css(), fmt=fmt, curve=charts.data_uri(curve) if curve else None,
         last_logged=d.history[-1].accuracy if d.history else None,
-        confusion=m.confusion if m else None, mistakes=mistakes, mistakes_alt=mistakes_alt,
+        confusion=m.confusion if m else None, mistakes=_mistakes(feedback),
         journey=_journey(feedback), journey_problem=m.journey_problem if m else None,
         extra_sections=[s for s in (build(report, feedback) for build in SECTIONS) if s is not None],
         cells=cells, loose_errors=[e for e in d.errors if feedback.kind == "notebook" and e.cell not in shown_cells],
