@@ -228,3 +228,13 @@ def test_submit_writes_the_html_and_gradescope_json(planted_notebook: Path, mnis
     assert {t["output_format"] for t in data["tests"]} == {"html"}
     assert all(p not in t["output"] for t in data["tests"] for p in PAYLOADS.values())
     assert "raised ValueError" in (out / "report.html").read_text(encoding="utf-8")
+
+
+def test_a_rerun_restores_a_missing_report(planted_notebook: Path, planted_batch: Path, mnist_path: Path) -> None:
+    """Unchanged students are reused, not regraded; one whose HTML was deleted gets it back from its JSON."""
+    page = next((planted_batch / "students").glob("*.html"))
+    page.unlink()
+    summary = grade_batch(submissions=planted_notebook.parent.parent, results=planted_batch, exercise=SMALL_SPEC,
+                          data=str(mnist_path))
+    assert summary.reused == 1 and page.is_file()
+    assert "raised ValueError" in page.read_text(encoding="utf-8") and (planted_batch / "index.html").is_file()
