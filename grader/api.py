@@ -74,7 +74,10 @@ def grade_with_feedback(*, submission: str | os.PathLike[str], exercise: str | o
             output = run_output(scratch)
     timings = Timings(run_s=round(run_s, 2), measure_s=round(measure_s, 2),
                       total_s=round(time.monotonic() - started, 2), mean_epoch_s=_mean_epoch(ev))
-    feedback = Feedback(kind=sub.kind, cells=[CellView(cell=u.cell, source=u.source) for u in sub.units], output=output,
+    printed = {c.cell: c.text for c in (ev.record.cell_outputs if ev.record else [])}
+    feedback = Feedback(kind=sub.kind, output=output, entry_point_output=printed.get(0, ""),
+                        cells=[CellView(cell=u.cell, source=u.source, output=printed.get(u.cell, "") if u.cell else "")
+                               for u in sub.units],
                         measurement=ev.measurement,
                         test_images=test_images(data_path, ev.measurement, spec.dataset.test_limit) if pictures else {})
     return build_report(ev, run_checks(ev), seed=seed, timings=timings, isolation=isolation), feedback

@@ -26,12 +26,14 @@ class _Frozen(BaseModel):
 class CellView(_Frozen):
     cell: int | None  # notebook cell number (1-based, as in the report's errors); None for a module
     source: str
+    output: str = ""  # what the cell printed when the grader ran it (the run's record; display only)
 
 
 class Feedback(_Frozen):
     kind: Literal["notebook", "module"] = "notebook"
     cells: list[CellView] = Field(default_factory=list)
     output: str = ""  # the tail of the run's stdout and stderr as the sandbox captured them
+    entry_point_output: str = ""  # what the exercise's entry point printed, called after a notebook's cells
     measurement: Measurement | None = None
     test_images: dict[int, list[list[int]]] = Field(default_factory=dict)  # test row -> 28 x 28 pixels, 0-255
 

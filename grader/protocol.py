@@ -36,6 +36,7 @@ class RunJob(_Strict):
     architecture: ArchitectureSpec
     output_bytes: int = 2_000_000
     epoch_output_bytes: int = 65_536
+    cell_output_bytes: int = 16_384  # per cell, for the HTML report's view of the notebook as the grader ran it
 
 
 class CellError(_Strict):
@@ -117,6 +118,13 @@ class FitRecord(_Strict):
     metric_classes: dict[str, str] = Field(default_factory=dict)
 
 
+class CellOutput(_Strict):
+    """What a notebook cell printed while the grader ran it (head and tail within the cap): display only."""
+
+    cell: int  # notebook cell number; 0 for the exercise's entry point called after the cells
+    text: str
+
+
 class RunRecord(_Strict):
     tensorflow_version: str = ""
     device: str = ""
@@ -127,6 +135,7 @@ class RunRecord(_Strict):
     entry_point_called: bool = False
     data_requests: list[str] = Field(default_factory=list)
     output_truncated: bool = False
+    cell_outputs: list[CellOutput] = Field(default_factory=list)
     harness_intact: bool = True
     finished: bool = False
 

@@ -160,6 +160,9 @@ def test_planted_payloads_stay_text(browser: object, planted_batch: Path) -> Non
     assert "window.pwned='printed'" in text and FILE_NAME in text and STUDENT in text  # shown, as text
     failed = browser.find_elements(By.CSS_SELECTOR, ".cell.failed-cell .label")  # type: ignore[attr-defined]
     assert [f.text for f in failed] == ["cell 3 — raised ValueError"]
+    # What each cell printed when cnngrade ran it, under the cell, as text: cell 2's print, cell 3's error.
+    printed = [p.text for p in browser.find_elements(By.CSS_SELECTOR, ".cell .cell-output")]  # type: ignore[attr-defined]
+    assert printed[0] == PAYLOADS["printed"] and printed[1].startswith("[cnngrade] error in cell 3:") and len(printed) == 2
 
 
 def test_dashboard_in_a_browser(browser: object, planted_batch: Path, reference: tuple[Report, Feedback, Path],

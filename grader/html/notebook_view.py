@@ -23,6 +23,7 @@ MAX_SOURCE_CHARS = 20_000  # per cell: a generated megabyte of code is cut, with
 class CellRow:
     label: str
     code: Markup  # pygments' escaped HTML
+    output: str  # printed text, escaped by the template
     errors: tuple[CellError, ...]
     cut: int  # characters left out
 
@@ -38,7 +39,7 @@ def cell_rows(feedback: Feedback, errors: list[CellError]) -> list[CellRow]:
         mine = tuple(e for e in errors if e.cell == view.cell) if feedback.kind == "notebook" else tuple(errors)
         label = f"cell {view.cell}" if view.cell is not None else "module"
         source = view.source[:MAX_SOURCE_CHARS]
-        rows.append(CellRow(label=label, code=_highlight(source), errors=mine,
+        rows.append(CellRow(label=label, code=_highlight(source), output=view.output, errors=mine,
                             cut=max(0, len(view.source) - MAX_SOURCE_CHARS)))
     return rows
 

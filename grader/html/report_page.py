@@ -105,7 +105,7 @@ def render_report(report: Report, feedback: Feedback | None = None) -> str:
         journey=_journey(feedback), journey_problem=m.journey_problem if m else None,
         extra_sections=[s for s in (build(report, feedback) for build in SECTIONS) if s is not None],
         cells=cells, loose_errors=[e for e in d.errors if feedback.kind == "notebook" and e.cell not in shown_cells],
-        output=feedback.output)
+        output=feedback.output, entry_point_output=feedback.entry_point_output)
 
 
 def write_html_report(report: Report, feedback: Feedback | None, path: Path) -> None:
