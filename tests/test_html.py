@@ -136,9 +136,19 @@ def test_student_report_in_a_browser(browser: object, reference: tuple[Report, F
     _screenshot(browser, "student-report.png")
 
 
-def test_report_is_byte_identical_when_rendered_again(reference: tuple[Report, Feedback, Path]) -> None:
+def test_report_is_byte_identical_when_rendered_again(reference: tuple[Report, Feedback, Path], tmp_path: Path) -> None:
+    """In another process too (fresh matplotlib, fonts and caches): the same facts give the same bytes."""
+    import subprocess
+
     report, feedback, path = reference
-    assert render_report(report, feedback) == path.read_text(encoding="utf-8")
+    (tmp_path / "r.json").write_text(report.model_dump_json())
+    (tmp_path / "f.json").write_text(feedback.model_dump_json())
+    code = ("import sys; from pathlib import Path; from grader.report import Report; from grader.feedback import Feedback; "
+            "from grader.html.report_page import render_report; d = Path(sys.argv[1]); "
+            "sys.stdout.buffer.write(render_report(Report.model_validate_json((d / 'r.json').read_text()), "
+            "Feedback.model_validate_json((d / 'f.json').read_text())).encode())")
+    again = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, check=True, timeout=120)
+    assert again.stdout == path.read_bytes()
 
 
 def test_planted_payloads_stay_text(browser: object, planted_batch: Path) -> None:
