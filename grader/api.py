@@ -12,6 +12,7 @@ from grader.checks import Outcome, hint_once, run_checks
 from grader.data import served_datasets
 from grader.evidence import Evidence
 from grader.exercises import find_exercise
+from grader.feedback import CellView, Feedback, run_output, test_images
 from grader.isolation import Isolation, choose
 from grader.pipeline import Progress, device_env, infer_preprocessing, measure, run_policy, run_submission
 from grader.scratch import scratch_dir, sweep
@@ -20,6 +21,7 @@ from grader.spec import ExerciseSpec
 from grader.submission import Submission, load_submission
 
 DEFAULT_SEED = 20240601
+JOURNEY_IMAGES = 3  # test images traced through the student's convolution and pooling for the HTML report
 ISOLATION_NOTES = {
     Isolation.PARTIAL: ("isolation is partial: bubblewrap could not create namespaces on this host, so the run has "
                         "no network or filesystem confinement beyond an unprivileged user, rlimits and caps",),
@@ -32,7 +34,20 @@ def grade(*, submission: str | os.PathLike[str], exercise: str | os.PathLike[str
           cpu: bool = False, timeout_s: float | None = None, progress: Progress | None = None,
           sandbox: bool = True, hide: tuple[Path, ...] = (), threads: int | None = None, gpu: str | None = None,
           cancel: threading.Event | None = None) -> Report:
-    """Grade ``submission`` against ``exercise`` (an id, a spec path or a loaded spec; default mnist-single-conv).
+    """Grade ``submission`` into its report (``grade_with_feedback`` for the HTML report's extra facts)."""
+    return grade_with_feedback(submission=submission, exercise=exercise, data=data, seed=seed, full=full, cpu=cpu,
+                               timeout_s=timeout_s, progress=progress, sandbox=sandbox, hide=hide, threads=threads,
+                               gpu=gpu, cancel=cancel, pictures=False)[0]
+
+
+def grade_with_feedback(*, submission: str | os.PathLike[str], exercise: str | os.PathLike[str] | ExerciseSpec | None = None,
+                        data: str | os.PathLike[str] | None = None, seed: int = DEFAULT_SEED, full: bool = False,
+                        cpu: bool = False, timeout_s: float | None = None, progress: Progress | None = None,
+                        sandbox: bool = True, hide: tuple[Path, ...] = (), threads: int | None = None,
+                        gpu: str | None = None, cancel: threading.Event | None = None, pictures: bool = True
+                        ) -> tuple[Report, Feedback]:
+    """Grade ``submission`` against ``exercise`` (an id, a spec path or a loaded spec; default mnist-single-conv),
+    with what its HTML report shows besides the report (``pictures=False``: no journey of an image, no test images).
 
     Raises a ``CnngradeError`` only when grading is impossible (usage problem, data missing); everything the
     submission does wrong ends up in the returned report. ``sandbox=False`` runs the student's code without
@@ -43,8 +58,9 @@ def grade(*, submission: str | os.PathLike[str], exercise: str | os.PathLike[str
     if spec.kind == "arrays":  # the code computes arrays (the homemade convolution): grader.arrays grades it
         from grader.arrays.grade import grade_arrays
 
-        return grade_arrays(spec=spec, submission=submission, data=data, seed=seed, timeout_s=timeout_s,
-                            progress=progress, sandbox=sandbox, hide=hide, cancel=cancel)
+        report = grade_arrays(spec=spec, submission=submission, data=data, seed=seed, timeout_s=timeout_s,
+                              progress=progress, sandbox=sandbox, hide=hide, cancel=cancel)
+        return report, Feedback()
     sub = load_submission(Path(submission))
     served = served_datasets(spec.dataset.name, data=data)  # the exercise's dataset, and any other one found here
     data_path = served[spec.dataset.name]
@@ -52,6 +68,7 @@ def grade(*, submission: str | os.PathLike[str], exercise: str | os.PathLike[str
     ev = Evidence(spec=spec, submission=sub, notes=[*sub.notes, *ISOLATION_NOTES.get(isolation, ()), *_spec_notes(spec)])
     device = device_env(cpu=cpu, threads=threads, gpu=gpu)
     run_s = measure_s = 0.0
+    output = ""
     sweep()  # scratch a killed run left behind (its owner is gone)
     with scratch_dir() as scratch:
         if sub.problem is None:
@@ -62,10 +79,17 @@ def grade(*, submission: str | os.PathLike[str], exercise: str | os.PathLike[str
                                    datasets=served)
             infer_preprocessing(ev, scratch=scratch, data_path=data_path)
             measure_s = measure(ev, scratch=scratch, data_path=data_path, device=device, progress=progress,
-                                policy=policy, cancel=cancel)
+                                policy=policy, cancel=cancel, journey_images=JOURNEY_IMAGES if pictures else 0)
+            output = run_output(scratch)
     timings = Timings(run_s=round(run_s, 2), measure_s=round(measure_s, 2),
                       total_s=round(time.monotonic() - started, 2), mean_epoch_s=_mean_epoch(ev))
-    return build_report(ev, run_checks(ev), seed=seed, timings=timings, isolation=isolation)
+    printed = {c.cell: c.text for c in (ev.record.cell_outputs if ev.record else [])}
+    feedback = Feedback(kind=sub.kind, output=output, entry_point_output=printed.get(0, ""),
+                        cells=[CellView(cell=u.cell, source=u.source, output=printed.get(u.cell, "") if u.cell else "")
+                               for u in sub.units],
+                        measurement=ev.measurement,
+                        test_images=test_images(data_path, ev.measurement, spec.dataset.test_limit) if pictures else {})
+    return build_report(ev, run_checks(ev), seed=seed, timings=timings, isolation=isolation), feedback
 
 
 LEGACY_NOTE = ("graded with legacy_metric_names: callbacks also saw TensorFlow 1's names ('acc' for 'accuracy', "
@@ -188,6 +212,7 @@ def build_report(ev: Evidence, outcomes: list[Outcome], *, seed: int, timings: T
         tensorflow_version=record.tensorflow_version if record else None,
         graded_fit=fit.index if fit else None, graded_fit_source=_graded_source(ev),
         fit_calls=len(record.fits) if record else 0, epoch_budget=ev.spec.goal.epoch_budget,
+        threshold=ev.spec.goal.threshold if ev.spec.goal.metric == "train_accuracy" else None,
         epochs_asked=fit.epochs_asked if fit else None, epochs_run=len(fit.epochs) if fit else 0,
         stop_epoch=stop.epoch if stop else None, stopped_by=f"{stop.callback}.{stop.hook}" if stop else None,
         history=_history(ev), train_accuracy=m.train_accuracy if m else None,

@@ -289,36 +289,53 @@ def _progress(quiet: bool) -> Any:
               help="Wall-clock limit for the run, above 0 [default: the exercise's].")
 @click.option("-o", "--output", type=click.Path(path_type=Path), callback=output_file("results.json"),
               help="Also write the JSON report to this file (checked before grading).")
+@click.option("--html", "html_path", type=click.Path(path_type=Path), callback=output_file("report.html"),
+              help="Also write a self-contained HTML report (training curve, test-set mistakes, your filters, your "
+                   "code as it ran) to this file.")
+@click.option("--gradescope-html", is_flag=True,
+              help="Write -o for Gradescope's results page: test outputs as HTML with the training curve embedded "
+                   "(the plain text stays in each test's extra_data.text).")
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON report instead of the table.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress lines on stderr.")
 @click.option("--no-sandbox", is_flag=True, help="DEBUGGING ONLY: run the submission without isolation.")
 def submit(file: Path, exercise: str | None, data: str | None, seed: int | None, full: bool, cpu: bool,
-           timeout: float | None, output: Path | None, as_json: bool, quiet: bool, no_sandbox: bool) -> None:
+           timeout: float | None, output: Path | None, html_path: Path | None, gradescope_html: bool, as_json: bool,
+           quiet: bool, no_sandbox: bool) -> None:
     """Grade one submission FILE (.ipynb or .py).
 
     The code runs in an isolated child process; the grade rests only on what cnngrade recorded and
     re-measured from the exported model. Writes a Gradescope-compatible JSON report with -o.
     """
-    from grader.api import DEFAULT_SEED, grade
+    from grader.api import DEFAULT_SEED, grade_with_feedback
     from grader.render import render
     from grader.report import write_report
 
     if no_sandbox:
         click.secho("cnngrade: WARNING: --no-sandbox runs the submission with your rights, unconfined. "
                     "Never use it on code you do not trust.", err=True, fg="red", bold=True)
-    hide = (output.resolve().parent,) if output is not None else ()
+    hide = tuple(p.resolve().parent for p in (output, html_path) if p is not None)
     try:
         with terminate_as_interrupt():
-            report = grade(submission=file, exercise=exercise, data=data, seed=DEFAULT_SEED if seed is None else seed,
-                           full=full, cpu=cpu, timeout_s=timeout, progress=_progress(quiet or as_json),
-                           sandbox=not no_sandbox, hide=hide)
+            report, feedback = grade_with_feedback(
+                submission=file, exercise=exercise, data=data, seed=DEFAULT_SEED if seed is None else seed, full=full,
+                cpu=cpu, timeout_s=timeout, progress=_progress(quiet or as_json), sandbox=not no_sandbox, hide=hide,
+                pictures=html_path is not None)
     except CnngradeError as exc:
         fail(exc)
     except KeyboardInterrupt as exc:  # Ctrl-C, SIGTERM, SIGHUP: the run was killed and its scratch removed
         click.echo(f"\ncnngrade: interrupted ({exc or 'SIGINT'}); nothing was graded.", err=True)
         sys.exit(exit_status(exc))
     if output is not None:
-        write_report(report, output)
+        if gradescope_html:
+            from grader.html.gradescope import for_gradescope
+
+            write_report(for_gradescope(report), output)
+        else:
+            write_report(report, output)
+    if html_path is not None:
+        from grader.html.report_page import write_html_report
+
+        write_html_report(report, feedback, html_path)
     if as_json:
         click.echo(json.dumps(report.model_dump(mode="json"), indent=2))
     else:

@@ -53,8 +53,9 @@ def _batch_printer(quiet: bool, live: bool) -> Any:
 @main.command(epilog=BATCH_EXIT_HELP)
 @click.argument("submissions", type=click.Path(path_type=Path))
 @click.option("-o", "--output", "results", type=click.Path(path_type=Path), required=True,
-              callback=output_folder("the results (students/, grades.csv, summary.json)"),
-              help="Results folder: students/<student>.json, grades.csv, summary.json (checked before grading).")
+              callback=output_folder("the results (students/, grades.csv, summary.json, index.html)"),
+              help="Results folder: students/<student>.json and .html, grades.csv, summary.json, index.html (the class "
+                   "dashboard) (checked before grading).")
 @click.option("--exercise", "-e", metavar="ID|PATH", help="Exercise id or spec path [default: mnist-single-conv].")
 @click.option("--data", metavar="PATH", help="A dataset's .npz, or a folder holding mnist.npz, fashion_mnist.npz or "
                    "Fashion-MNIST's .gz files [default: $CNNGRADE_DATA, Keras' cache, /usr/share/datasets].")

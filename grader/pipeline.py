@@ -192,7 +192,7 @@ def _infer_problem(fit: FitRecord) -> str:
 
 
 def measure(ev: Evidence, *, scratch: Path, data_path: Path, device: dict[str, str], progress: Progress | None,
-            policy: Policy, cancel: threading.Event | None = None) -> float:
+            policy: Policy, cancel: threading.Event | None = None, journey_images: int = 0) -> float:
     """Re-measure the graded model in a separate child that runs no student Python."""
     fit = ev.fit
     if fit is None or ev.aborted or not fit.epochs:
@@ -210,7 +210,7 @@ def measure(ev: Evidence, *, scratch: Path, data_path: Path, device: dict[str, s
     measure_dir.mkdir()
     job = MeasureJob(model_dir=str(folder), data_path=str(data_path), train_limit=ev.spec.dataset.train_limit,
                      test_limit=ev.spec.dataset.test_limit, reshape=list(pre.reshape), scale=pre.scale,
-                     offset=pre.offset, measure_accuracy=ev.preprocessing is not None)
+                     offset=pre.offset, measure_accuracy=ev.preprocessing is not None, journey_images=journey_images)
     (measure_dir / "job.json").write_text(job.model_dump_json(), encoding="utf-8")
     if progress:
         progress("re-measuring the trained model")

@@ -38,6 +38,7 @@ class RunJob(_Strict):
     legacy_metric_names: bool = False  # student callbacks also see TF1's names ('acc', 'val_acc')
     output_bytes: int = 2_000_000
     epoch_output_bytes: int = 65_536
+    cell_output_bytes: int = 16_384  # per cell, for the HTML report's view of the notebook as the grader ran it
     # "arrays": run the code for the arrays it leaves behind (grader.harness.arrays), no TensorFlow.
     mode: Literal["training", "arrays"] = "training"
     arrays: ArraysJob | None = None
@@ -146,6 +147,13 @@ class FitRecord(_Strict):
     metric_classes: dict[str, str] = Field(default_factory=dict)
 
 
+class CellOutput(_Strict):
+    """What a notebook cell printed while the grader ran it (head and tail within the cap): display only."""
+
+    cell: int  # notebook cell number; 0 for the exercise's entry point called after the cells
+    text: str
+
+
 class RunRecord(_Strict):
     tensorflow_version: str = ""
     device: str = ""
@@ -156,6 +164,7 @@ class RunRecord(_Strict):
     entry_point_called: bool = False
     data_requests: list[str] = Field(default_factory=list)
     output_truncated: bool = False
+    cell_outputs: list[CellOutput] = Field(default_factory=list)
     harness_intact: bool = True
     finished: bool = False
 
@@ -169,6 +178,22 @@ class MeasureJob(_Strict):
     scale: float
     offset: float
     measure_accuracy: bool = True  # False when the preprocessing is unknown: accuracies would mean nothing
+    journey_images: int = 0  # test images traced through the first convolution and pooling for the HTML report
+
+
+class Misclassified(_Strict):
+    index: int  # row of the (sliced) test set: the grader reads the image itself from the data
+    true: int
+    predicted: int
+
+
+class Journey(_Strict):
+    """Computed in the measurement child from the exported graph (see ``grader.measure.journey``)."""
+
+    filters: list[list[list[float]]]  # per filter, kh x kw weights of the first input channel
+    images: list[int]  # test rows shown
+    conv_maps: list[list[list[list[int]]]]  # per image, per channel: H x W, 0-255, after the conv's activation
+    pool_maps: list[list[list[list[int]]]] = Field(default_factory=list)  # the same after the first max pooling
 
 
 class Measurement(_Strict):
@@ -183,6 +208,12 @@ class Measurement(_Strict):
     test_accuracy: float | None
     error: str | None = None
     note: str | None = None
+    # For the HTML report, from the same pass as test_accuracy: confusion[true][predicted] counts, the first
+    # misclassified test rows, and the journey of a few test images through the first convolution and pooling.
+    confusion: list[list[int]] | None = None
+    misclassified: list[Misclassified] = Field(default_factory=list)
+    journey: Journey | None = None
+    journey_problem: str | None = None
     # "structure" is written before the accuracy run; a measurement left in that phase ended mid-run.
     phase: Literal["structure", "complete"] = "complete"
 

@@ -9,15 +9,15 @@ WIDTH = 100
 MAX_LINES = 30
 
 
-def _body(t: TestResult) -> list[str]:
+def check_body(t: TestResult, *, with_hint: bool = True, max_lines: int = MAX_LINES) -> list[str]:
     """A test's output, long tracebacks cut, with its hint kept last: each hint is printed once, under its check."""
     hint = t.extra_data.hint
     tail = f"\nHint: {hint}" if hint else ""
     text = t.output[:-len(tail)] if tail and t.output.endswith(tail) else t.output
     lines = text.splitlines()
-    if len(lines) > MAX_LINES:
-        lines = lines[:MAX_LINES] + [f"... {len(lines) - MAX_LINES} more line(s) in the JSON report"]
-    return lines + ([f"Hint: {hint}"] if hint else [])
+    if len(lines) > max_lines:
+        lines = lines[:max_lines] + [f"... {len(lines) - max_lines} more line(s) in the JSON report"]
+    return lines + ([f"Hint: {hint}"] if hint and with_hint else [])
 
 
 def render(report: Report) -> str:
@@ -27,7 +27,7 @@ def render(report: Report) -> str:
     for t in report.tests:
         mark = "PASS" if t.status == "passed" else "FAIL"
         lines.append(f"  {mark}  {t.name:<{name_width}}  {t.score:g}/{t.max_score:g}")
-        for out_line in _body(t):
+        for out_line in check_body(t):
             lines += textwrap.wrap(out_line, WIDTH, initial_indent="        ", subsequent_indent="          ") or [""]
     lines += ["", f"  Score: {report.score:g}/{report.max_score:g}" + ("  (all checks passed)" if report.passed else "")]
     if d.history:

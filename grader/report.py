@@ -24,6 +24,7 @@ class _Frozen(BaseModel):
 class CheckExtra(_Frozen):
     check: str
     hint: str | None = None
+    text: str | None = None  # the plain-text output, kept here when ``output`` is HTML (``--gradescope-html``)
 
 
 class TestResult(_Frozen):
@@ -35,6 +36,8 @@ class TestResult(_Frozen):
     max_score: float
     status: Literal["passed", "failed"]
     output: str
+    # How Gradescope renders ``output``: plain text unless ``--gradescope-html`` embedded the training curve.
+    output_format: Literal["text", "html", "md", "simple_format", "ansi"] = "text"
     visibility: Literal["visible", "hidden", "after_due_date", "after_published"] = "visible"
     tags: list[str] = Field(default_factory=list)
     extra_data: CheckExtra
@@ -92,6 +95,7 @@ class GradeDetails(_Frozen):
     graded_fit_source: str | None = None
     fit_calls: int = 0
     epoch_budget: int
+    threshold: float | None = None  # the exercise's training-accuracy threshold, drawn on the HTML training curve
     epochs_asked: int | None = None
     epochs_run: int = 0
     stop_epoch: int | None = None

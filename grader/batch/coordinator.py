@@ -12,6 +12,7 @@ from typing import Any
 from grader.api import DEFAULT_SEED, not_graded_report, problem_report, with_notes
 from grader.batch.discover import Discovery, Entry, discover
 from grader.batch.gradebook import write_gradebook
+from grader.feedback import Feedback
 from grader.batch.store import ResultStore, ReuseKey, grading_options
 from grader.batch.task import GradeTask, TaskOutcome
 from grader.batch.workers import DaskWorkers, LocalWorkers
@@ -220,6 +221,7 @@ def _grade_batch(discovery: Discovery, results: Path, store: ResultStore, spec: 
                                f"file(s) to grade, {len(plan.problems)} without a gradable file")
         for entry, previous in plan.reused:
             summary.statuses[entry.student] = previous.extra_data.status
+            store.ensure_html(previous)
             progress.result(previous, reused=True)
         for entry, sha in plan.problems:
             report = problem_report(spec=spec, shown=entry.student, sha256=sha,
@@ -245,7 +247,7 @@ def _grade_batch(discovery: Discovery, results: Path, store: ResultStore, spec: 
         with deferred_signals():
             reports = [r for r in (store.load(e.student) for e in discovery.entries) if r is not None]
             write_gradebook(results, reports, ignored=discovery.ignored, duplicates=_duplicates(reports),
-                            wall_s=summary.wall_s)
+                            wall_s=summary.wall_s, links={e.student: store.link(e.student) for e in discovery.entries})
     return summary
 
 
@@ -278,18 +280,20 @@ def _run(tasks: list[GradeTask], plan: _Plan, workers: Any, store: ResultStore, 
             base = (Report.model_validate_json(outcome.report_json) if outcome.report_json else
                     not_graded_report(spec=spec, shown=task.name, sha256=task.key.split("|")[0],
                                       error=outcome.error or "?", seed=seed))
+            feedback = Feedback.model_validate_json(outcome.feedback_json) if outcome.feedback_json else None
             for entry in members:
                 shown = entry.chosen.shown if entry.chosen else entry.student
                 _record(store, summary, progress, _personalise(base, entry, shown=shown, copies=len(members),
-                                                               options=options), seconds=outcome.seconds)
+                                                               options=options), seconds=outcome.seconds,
+                        feedback=feedback)
         interrupted = False
     finally:
         workers.close(cancel=interrupted)
 
 
 def _record(store: ResultStore, summary: BatchResult, progress: _Progress, report: Report, *,
-            seconds: float = 0.0) -> None:
-    store.save(report)
+            seconds: float = 0.0, feedback: Feedback | None = None) -> None:
+    store.save(report, feedback)
     d = report.extra_data
     store.log({"student": d.student, "status": d.status, "score": report.score, "sha256": d.submission_sha256,
                "time": time.time()})

@@ -8,10 +8,12 @@ every failure in ``checks_failed``.
 from __future__ import annotations
 
 import csv
+import html
 import io
 import json
 import statistics
 from collections import Counter
+from collections.abc import Mapping
 from pathlib import Path
 
 from grader.report import Report, write_atomic
@@ -90,7 +92,15 @@ def _failed_checks(reports: list[Report]) -> tuple[Counter[str], Counter[str]]:
 
 
 def write_gradebook(root: Path, reports: list[Report], *, ignored: list[str], duplicates: list[list[str]],
-                    wall_s: float | None = None) -> None:
+                    wall_s: float | None = None, links: Mapping[str, str] | None = None) -> None:
+    """grades.csv, summary.json and the class dashboard index.html (``links``: student -> their HTML report)."""
     write_atomic(root / "grades.csv", grades_csv(reports))
     write_atomic(root / "summary.json", json.dumps(summary(reports, ignored=ignored, duplicates=duplicates,
                                                           wall_s=wall_s), indent=2) + "\n")
+    from grader.html.dashboard import write_dashboard  # matplotlib and Jinja: loaded only when a gradebook is built
+
+    try:
+        write_dashboard(root, reports, links=links or {}, duplicates=duplicates, ignored=ignored, wall_s=wall_s)
+    except Exception as exc:  # the numbers above are written; a dashboard that cannot be drawn says why
+        write_atomic(root / "index.html", "<!DOCTYPE html><title>cnngrade</title><p>The dashboard could not be built: "
+                     + html.escape(f"{type(exc).__name__}: {exc}") + ". grades.csv and summary.json are complete.</p>\n")

@@ -15,6 +15,8 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from grader import __version__
+from grader.feedback import Feedback
+from grader.html.report_page import write_html_report
 from grader.report import Report, write_report
 from grader.spec import ExerciseSpec
 
@@ -99,10 +101,29 @@ class ResultStore:
             return None  # absent, or written by another version: grade again
         return report if report.extra_data.student == student else None
 
-    def save(self, report: Report) -> Path:
+    def save(self, report: Report, feedback: Feedback | None = None) -> Path:
+        """The JSON result, then its HTML report beside it (``<stem>.html``, what the class dashboard links to)."""
         path = self.path(report.extra_data.student or "student")
         write_report(report, path)
+        self._html(report, feedback, path.with_suffix(".html"))
         return path
+
+    def _html(self, report: Report, feedback: Feedback | None, path: Path) -> None:
+        try:
+            write_html_report(report, feedback, path)
+        except Exception as exc:  # a picture that cannot be drawn must never cost a student their grade
+            self.log({"student": report.extra_data.student, "html_error": f"{type(exc).__name__}: {exc}"[:300]})
+
+    def link(self, student: str) -> str:
+        """The HTML report of ``student``, relative to the results folder (for the class dashboard)."""
+        return f"{STUDENTS}/{self.path(student).stem}.html"
+
+    def ensure_html(self, report: Report) -> None:
+        """A reused result keeps the HTML written when it was graded; one without (graded before HTML reports
+        existed, or its file deleted) gets one from its JSON alone."""
+        html = self.path(report.extra_data.student or "student").with_suffix(".html")
+        if not html.is_file():
+            self._html(report, None, html)
 
     def all_reports(self) -> list[Report]:
         """Every readable result in the folder (the gradebook is rebuilt from these, never from memory)."""

@@ -31,24 +31,25 @@ class TaskOutcome:
     report_json: str | None = None
     error: str | None = None  # the grader could not grade (not the student's fault): retried on a rerun
     seconds: float = 0.0
+    feedback_json: str | None = None  # what the HTML report shows beyond the JSON (grader.feedback)
 
 
 def run_task(task: GradeTask, *, threads: int | None = None, gpu: str | None = None,
              cancel: threading.Event | None = None) -> TaskOutcome:
     """Grade ``task`` in a fresh temporary folder; grading problems come back as ``error``, never raised."""
-    from grader.api import grade
+    from grader.api import grade_with_feedback
 
     with scratch_dir("task-") as tmp:
         path = tmp / Path(task.name).name
         path.write_bytes(task.content)
         try:
-            report = grade(submission=path, exercise=task.spec, data=task.data, seed=task.seed, full=task.full,
-                           cpu=task.cpu, timeout_s=task.timeout_s, threads=threads, gpu=gpu, cancel=cancel,
-                           hide=tuple(Path(h) for h in task.hide))
+            report, feedback = grade_with_feedback(
+                submission=path, exercise=task.spec, data=task.data, seed=task.seed, full=task.full, cpu=task.cpu,
+                timeout_s=task.timeout_s, threads=threads, gpu=gpu, cancel=cancel, hide=tuple(Path(h) for h in task.hide))
         except CnngradeError as exc:
             return TaskOutcome(task.key, error=str(exc))
-    return TaskOutcome(task.key, report_json=report.model_dump_json(),
-                       seconds=report.extra_data.timings.total_s)
+    return TaskOutcome(task.key, report_json=report.model_dump_json(), seconds=report.extra_data.timings.total_s,
+                       feedback_json=feedback.model_dump_json())
 
 
 def run_on_dask_worker(task: GradeTask, threads: int | None) -> TaskOutcome:

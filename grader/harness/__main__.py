@@ -38,7 +38,7 @@ def main(argv: list[str]) -> int:
     scratch = Path(argv[1])
     job = RunJob.model_validate_json((scratch / "job.json").read_text(encoding="utf-8"))
     state = RunState(job, scratch)
-    capture = StreamCapture(job.output_bytes, state.epochs_out)
+    capture = StreamCapture(job.output_bytes, state.epochs_out, state.cells_out)
     capture.start()
     os.chdir(scratch / "work")
     sys.argv = [job.submission_name]

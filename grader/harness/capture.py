@@ -50,7 +50,8 @@ class _Segment:
 
 
 class EpochOutput:
-    """Collects text written while an epoch runs; ``start`` opens a new segment.
+    """Collects text written while an epoch runs (or, a second instance, while a notebook cell runs); ``start``
+    opens a new segment.
 
     ``sync`` (set by ``StreamCapture``) is called at each boundary so that text still in flight lands in the
     segment it was written in.
@@ -82,6 +83,10 @@ class EpochOutput:
         with self._lock:
             if self.current is not None:
                 self.segments[self.current].add(text)
+
+    def keys(self) -> list[int]:
+        with self._lock:
+            return sorted(self.segments)
 
     def text(self, epoch: int) -> str:
         with self._lock:
@@ -124,15 +129,19 @@ class _Reader(threading.Thread):
     def _emit(self, data: bytes) -> None:
         if not data:
             return
-        self.capture.epochs.add(self._decoder.decode(data))
+        text = self._decoder.decode(data)
+        self.capture.epochs.add(text)
+        if self.capture.cells is not None:
+            self.capture.cells.add(text)
         self.capture.forward(self.target, data)
 
 
 class StreamCapture:
     """Routes fds 1 and 2 through pipes for the whole run; see the module docstring."""
 
-    def __init__(self, budget_bytes: int, epochs: EpochOutput) -> None:
+    def __init__(self, budget_bytes: int, epochs: EpochOutput, cells: EpochOutput | None = None) -> None:
         self.epochs = epochs
+        self.cells = cells
         self.truncated = False
         self._budget = budget_bytes
         self._lock = threading.Lock()
@@ -158,6 +167,8 @@ class StreamCapture:
             if reconfigure is not None:
                 reconfigure(line_buffering=True)
         self.epochs.sync = self.sync
+        if self.cells is not None:
+            self.cells.sync = self.sync
 
     def forward(self, target: int, data: bytes) -> None:
         with self._lock:

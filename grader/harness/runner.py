@@ -111,10 +111,13 @@ def run_notebook(state: RunState) -> dict[str, Any]:
         state.cell = unit.cell
         state.event("cell", cell=unit.cell)
         cells[shell.execution_count] = unit.cell
+        if unit.cell is not None:
+            state.cells_out.start(unit.cell)
         result = shell.run_cell(unit.source, store_history=True)
         error = result.error_before_exec or result.error_in_exec
         if error is not None:
             record_error(error, state, cells, "")
+    state.cells_out.stop()
     state.cell = None
     state.cells = cells
     return shell.user_ns
@@ -143,9 +146,12 @@ def call_entry_point(state: RunState, namespace: dict[str, Any]) -> None:
     state.in_entry_point = True
     state.meta["entry_point_called"] = True
     state.event("entry_point", name=name)
+    if state.job.kind == "notebook":
+        state.cells_out.start(0)
     try:
         namespace[name]()
     except BaseException as exc:
         record_error(exc, state, state.cells, state.job.submission_name)
     finally:
+        state.cells_out.stop()
         state.in_entry_point = False

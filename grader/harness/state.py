@@ -11,7 +11,7 @@ import numpy as np
 
 from grader.harness.capture import EpochOutput
 from grader.preprocessing import PreprocessingUnknown, infer
-from grader.protocol import CellError, FitRecord, RunJob, RunRecord, Skipped
+from grader.protocol import CellError, CellOutput, FitRecord, RunJob, RunRecord, Skipped
 
 
 class RunState:
@@ -19,6 +19,7 @@ class RunState:
         self.job = job
         self.scratch = scratch
         self.epochs_out = EpochOutput(job.epoch_output_bytes)
+        self.cells_out = EpochOutput(job.cell_output_bytes)  # keyed by notebook cell number (0: the entry point)
         self.cell: int | None = None
         self.epoch = 0
         self.in_entry_point = False
@@ -61,6 +62,7 @@ class RunState:
             errors=self.errors,
             skipped=self.skipped,
             data_requests=self.data_requests[:100],
+            cell_outputs=[CellOutput(cell=c, text=self.cells_out.text(c)) for c in self.cells_out.keys()],
             **self.meta,
             **extra,
         )

@@ -8,7 +8,8 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 from grader.measure.config import UnsafeArchiveError, layer_refs, read_config  # noqa: E402
-from grader.measure.graph import Model, accuracies, structure  # noqa: E402
+from grader.measure.graph import Model, accuracies, load_split, structure  # noqa: E402
+from grader.measure.journey import journey  # noqa: E402
 from grader.protocol import MeasureJob, Measurement  # noqa: E402
 
 
@@ -16,6 +17,18 @@ def _write(measurement: Measurement, out: Path) -> None:
     tmp = out.with_name(out.name + ".tmp")
     tmp.write_text(measurement.model_dump_json(), encoding="utf-8")
     os.replace(tmp, out)
+
+
+def _journey(model: Model, job: MeasureJob) -> dict[str, object]:
+    """The journey fields: pictures only, so any failure is a note on the report, never a failed measurement."""
+    try:
+        x_test = load_split(job)[2][:job.journey_images].astype("float32")
+        feed = model.feed_shape(job.reshape)
+        images = (x_test.reshape((-1, *job.reshape)) * job.scale + job.offset).reshape((-1, *feed))
+        found = journey(model.fn, images, list(range(len(images))))
+    except Exception as exc:  # an unusual graph: no pictures, said why
+        return {"journey_problem": f"{type(exc).__name__}: {exc}"[:300]}
+    return {"journey": found} if found else {"journey_problem": "the exported graph has no plain Conv2D"}
 
 
 def main(argv: list[str]) -> int:
@@ -43,7 +56,11 @@ def main(argv: list[str]) -> int:
     _write(first, out)
     if first.error is None and job.measure_accuracy:
         train, test = accuracies(model, job)
-        _write(first.model_copy(update={"phase": "complete", "train_accuracy": train, "test_accuracy": test}), out)
+        done = first.model_copy(update={"phase": "complete", "train_accuracy": train, "test_accuracy": test.accuracy,
+                                        "confusion": test.confusion.tolist(), "misclassified": test.mistakes})
+        _write(done, out)  # the grade's facts are safe before the pictures are attempted
+        if job.journey_images:
+            _write(done.model_copy(update=_journey(model, job)), out)
     else:
         _write(first.model_copy(update={"phase": "complete"}), out)
     return 0

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -9,7 +10,7 @@ import numpy as np
 import tensorflow as tf
 
 from grader.graph_rules import LayerRef, Node, graph_facts, live_nodes
-from grader.protocol import MeasureJob
+from grader.protocol import MeasureJob, Misclassified
 
 # Ops that touch files, print, call back into Python or talk to the outside: a model needs none of them.
 FORBIDDEN_OPS = {"PyFunc", "PyFuncStateless", "EagerPyFunc", "PrintV2", "Print", "SaveV2", "Save", "RestoreV2",
@@ -33,7 +34,9 @@ class Model:
     """The serving signature of an exported model, with its one input and one output."""
 
     def __init__(self, folder: Path) -> None:
-        self.fn = tf.saved_model.load(str(folder)).signatures["serving_default"]
+        # The loaded object owns the variables: freezing the signature (journey) needs it alive.
+        self.loaded = tf.saved_model.load(str(folder))
+        self.fn = self.loaded.signatures["serving_default"]
         inputs, outputs = self.fn.structured_input_signature[1], self.fn.structured_outputs
         self.arity = (len(inputs), len(outputs))
         if self.arity == (1, 1):
@@ -79,23 +82,53 @@ def structure(model: Model, layers: Sequence[LayerRef] | None) -> dict[str, Any]
     return result
 
 
-def accuracy(predict: Callable[[np.ndarray], np.ndarray], x: np.ndarray, y: np.ndarray, job: MeasureJob,
-             feed: tuple[int, ...]) -> float:
-    if len(x) == 0:
-        return float("nan")
-    correct = 0
+CLASSES = 10
+MAX_MISCLASSIFIED = 24
+
+
+@dataclass
+class Tally:
+    """One pass over a split: the confusion matrix (accuracy is its trace over its sum) and the first mistakes."""
+
+    confusion: np.ndarray = field(default_factory=lambda: np.zeros((CLASSES, CLASSES), dtype=np.int64))
+    mistakes: list[Misclassified] = field(default_factory=list)
+
+    @property
+    def accuracy(self) -> float:
+        total = int(self.confusion.sum())
+        return float(np.trace(self.confusion)) / total if total else float("nan")
+
+
+def tally(predict: Callable[[np.ndarray], np.ndarray], x: np.ndarray, y: np.ndarray, job: MeasureJob,
+          feed: tuple[int, ...]) -> Tally:
+    result = Tally()
     for start in range(0, len(x), BATCH):
         rows = x[start:start + BATCH].astype(np.float32)
         batch = (rows.reshape((-1, *job.reshape)) * job.scale + job.offset).reshape((-1, *feed))
-        probs = predict(batch)
-        correct += int(np.sum(np.argmax(probs.reshape(len(batch), -1), axis=1) == y[start:start + BATCH]))
-    return correct / len(x)
+        predicted = np.argmax(predict(batch).reshape(len(batch), -1), axis=1)
+        true = y[start:start + BATCH].astype(np.int64)
+        valid = (true >= 0) & (true < CLASSES) & (predicted < CLASSES)
+        np.add.at(result.confusion, (true[valid], predicted[valid]), 1)
+        for offset in np.flatnonzero(predicted != true)[:MAX_MISCLASSIFIED - len(result.mistakes)]:
+            result.mistakes.append(Misclassified(index=start + int(offset), true=int(true[offset]),
+                                                 predicted=int(predicted[offset])))
+    return result
 
 
-def accuracies(model: Model, job: MeasureJob) -> tuple[float, float]:
+def accuracy(predict: Callable[[np.ndarray], np.ndarray], x: np.ndarray, y: np.ndarray, job: MeasureJob,
+             feed: tuple[int, ...]) -> float:
+    return tally(predict, x, y, job, feed).accuracy if len(x) else float("nan")
+
+
+def load_split(job: MeasureJob) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     with np.load(job.data_path, allow_pickle=False) as data:
-        x_train, y_train = data["x_train"][:job.train_limit], data["y_train"][:job.train_limit]
-        x_test, y_test = data["x_test"][:job.test_limit], data["y_test"][:job.test_limit]
+        return (data["x_train"][:job.train_limit], data["y_train"][:job.train_limit],
+                data["x_test"][:job.test_limit], data["y_test"][:job.test_limit])
+
+
+def accuracies(model: Model, job: MeasureJob) -> tuple[float, Tally]:
+    """Train accuracy, and the test set's tally (its accuracy, confusion matrix and mistakes in one pass)."""
+    x_train, y_train, x_test, y_test = load_split(job)
     feed = model.feed_shape(job.reshape)
-    return (accuracy(model.predict, x_train, y_train, job, feed),
-            accuracy(model.predict, x_test, y_test, job, feed))
+    test = tally(model.predict, x_test, y_test, job, feed)
+    return accuracy(model.predict, x_train, y_train, job, feed), test
