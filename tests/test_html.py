@@ -168,10 +168,11 @@ def test_planted_payloads_stay_text(browser: object, planted_batch: Path) -> Non
     _open(browser, bare)
     text = browser.find_element(By.TAG_NAME, "body").text  # type: ignore[attr-defined]
     assert "window.pwned='printed'" in text and FILE_NAME in text and STUDENT in text  # shown, as text
-    failed = browser.find_elements(By.CSS_SELECTOR, ".cell.failed-cell .label")  # type: ignore[attr-defined]
-    assert [f.text for f in failed] == ["cell 3 — raised ValueError"]
+    # The notebook as cnngrade ran it, rendered by nbconvert: the failed cell marked, with the recorded error.
+    failed = browser.find_elements(By.CSS_SELECTOR, '.nbconvert [id^="cell-id=failed-"]')  # type: ignore[attr-defined]
+    assert [f.get_attribute("id") for f in failed] == ["cell-id=failed-3"] and "ValueError" in failed[0].text
     # What each cell printed when cnngrade ran it, under the cell, as text: cell 2's print, cell 3's error.
-    printed = [p.text for p in browser.find_elements(By.CSS_SELECTOR, ".cell .cell-output")]  # type: ignore[attr-defined]
+    printed = [p.text for p in browser.find_elements(By.CSS_SELECTOR, ".nbconvert .output_stdout pre")]  # type: ignore[attr-defined]
     assert printed[0] == PAYLOADS["printed"] and printed[1].startswith("[cnngrade] error in cell 3:") and len(printed) == 2
 
 

@@ -1,12 +1,16 @@
 """The submission's code as the grader ran it: every code cell (its source as the grader read it, saved outputs
-never shown), the cells that raised marked with the grader's own traceback, and the output the sandbox captured.
+never shown) with what it printed when the grader ran it, the cells that raised marked with the grader's own
+traceback.
 
-The sandbox captures the run's output as one stream (per epoch, not per cell), so it is shown once, after the
-cells. Pygments escapes the source it highlights; everything else goes through the autoescaped template.
+Rendered with nbconvert (its ``basic`` template: the cells' HTML without a page, styles or scripts around it) on
+a notebook rebuilt from the grader's facts, with ``sanitize_html`` on, so student text stays text. When nbconvert
+cannot render (its templates missing from an unusual install), the same facts are shown through this module's
+own rows: Pygments escapes the source it highlights, everything else goes through the autoescaped template.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from markupsafe import Markup
 from pygments import highlight
@@ -45,4 +49,36 @@ def cell_rows(feedback: Feedback, errors: list[CellError]) -> list[CellRow]:
 
 
 def highlight_css() -> str:
-    return str(HtmlFormatter().get_style_defs(".code"))
+    return str(HtmlFormatter().get_style_defs(".code")) + str(HtmlFormatter().get_style_defs(".highlight"))
+
+
+def _notebook(feedback: Feedback, errors: list[CellError]) -> Any:
+    """The notebook as the grader ran it: code cells with the grader's captured output and errors."""
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    for view in feedback.cells:
+        mine = [e for e in errors if e.cell == view.cell] if feedback.kind == "notebook" else list(errors)
+        outputs = [nbformat.v4.new_output("stream", name="stdout", text=view.output)] if view.output else []
+        outputs += [nbformat.v4.new_output("error", ename=e.type, evalue=e.message, traceback=e.traceback.splitlines())
+                    for e in mine]
+        # The id marks the cell for the page's style (a failed cell is outlined) and names it like the report does.
+        cell_id = f"{'failed' if mine else 'cell'}-{view.cell if view.cell is not None else 'module'}"
+        cell = nbformat.v4.new_code_cell(view.source[:MAX_SOURCE_CHARS], outputs=outputs, id=cell_id)
+        cell.execution_count = view.cell
+        nb.cells.append(cell)
+    return nb
+
+
+def notebook_html(feedback: Feedback, errors: list[CellError]) -> Markup | None:
+    """The cells rendered by nbconvert, or None when nbconvert cannot (the caller then shows ``cell_rows``)."""
+    if not feedback.cells:
+        return None
+    try:
+        from nbconvert import HTMLExporter
+
+        body, _ = HTMLExporter(template_name="basic", sanitize_html=True).from_notebook_node(_notebook(feedback, errors))
+    except Exception:  # templates not found, an nbconvert change: the grader's own view says the same
+        return None
+    # nbconvert escaped every source, output and traceback (sanitize_html also turns markup into text).
+    return Markup(body)

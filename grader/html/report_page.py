@@ -19,7 +19,7 @@ from markupsafe import Markup
 
 from grader.feedback import Feedback
 from grader.html import charts
-from grader.html.notebook_view import cell_rows, highlight_css
+from grader.html.notebook_view import cell_rows, highlight_css, notebook_html
 from grader.render import check_body
 from grader.report import Report, write_atomic
 
@@ -104,7 +104,8 @@ def render_report(report: Report, feedback: Feedback | None = None) -> str:
         confusion=m.confusion if m else None, mistakes=_mistakes(feedback),
         journey=_journey(feedback), journey_problem=m.journey_problem if m else None,
         extra_sections=[s for s in (build(report, feedback) for build in SECTIONS) if s is not None],
-        cells=cells, loose_errors=[e for e in d.errors if feedback.kind == "notebook" and e.cell not in shown_cells],
+        cells=cells, notebook=notebook_html(feedback, list(d.errors)),
+        loose_errors=[e for e in d.errors if feedback.kind == "notebook" and e.cell not in shown_cells],
         output=feedback.output, entry_point_output=feedback.entry_point_output)
 
 
