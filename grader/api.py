@@ -58,9 +58,9 @@ def grade_with_feedback(*, submission: str | os.PathLike[str], exercise: str | o
     if spec.kind == "arrays":  # the code computes arrays (the homemade convolution): grader.arrays grades it
         from grader.arrays.grade import grade_arrays
 
-        report = grade_arrays(spec=spec, submission=submission, data=data, seed=seed, timeout_s=timeout_s,
-                              progress=progress, sandbox=sandbox, hide=hide, cancel=cancel)
-        return report, Feedback()
+        report, panels = grade_arrays(spec=spec, submission=submission, data=data, seed=seed, timeout_s=timeout_s,
+                                      progress=progress, sandbox=sandbox, hide=hide, cancel=cancel, pictures=pictures)
+        return report, Feedback(panels=panels)
     sub = load_submission(Path(submission))
     served = served_datasets(spec.dataset.name, data=data)  # the exercise's dataset, and any other one found here
     data_path = served[spec.dataset.name]

@@ -29,6 +29,14 @@ class CellView(_Frozen):
     output: str = ""  # what the cell printed when the grader ran it (the run's record; display only)
 
 
+class ImagePanel(_Frozen):
+    """A picture the grader drew from arrays it trusts (the homemade convolution's image, result, reference)."""
+
+    title: str
+    alt: str
+    png: str  # data:image/png;base64,... made by the grading process
+
+
 class Feedback(_Frozen):
     kind: Literal["notebook", "module"] = "notebook"
     cells: list[CellView] = Field(default_factory=list)
@@ -36,6 +44,7 @@ class Feedback(_Frozen):
     entry_point_output: str = ""  # what the exercise's entry point printed, called after a notebook's cells
     measurement: Measurement | None = None
     test_images: dict[int, list[list[int]]] = Field(default_factory=dict)  # test row -> 28 x 28 pixels, 0-255
+    panels: list[ImagePanel] = Field(default_factory=list)
 
 
 def run_output(scratch: Path) -> str:

@@ -252,3 +252,26 @@ def test_a_rerun_restores_a_missing_report(planted_notebook: Path, planted_batch
                           data=str(mnist_path))
     assert summary.reused == 1 and page.is_file()
     assert "raised ValueError" in page.read_text(encoding="utf-8") and (planted_batch / "index.html").is_file()
+
+
+def test_homemade_convolution_report_shows_the_images(browser: object, tmp_path: Path) -> None:
+    """The arrays exercise: for ascent and the hidden image, the image, the student's result, the grader's result
+    and their difference, drawn by the grading process; a wrong result shows where it differs."""
+    from selenium.webdriver.common.by import By
+
+    from grader.api import grade_with_feedback
+
+    bad = ROOT / "solutions" / "homemade-convolution" / "known-bad" / "no_clipping.py"
+    report, feedback = grade_with_feedback(submission=bad, exercise="homemade-convolution")
+    assert [p.title.split(":")[0] for p in feedback.panels] == ["ascent", "hidden image"]
+    path = tmp_path / "homemade.html"
+    path.write_text(render_report(report, feedback), encoding="utf-8")
+    _open(browser, path)
+    _assert_clean_page(browser)
+    alts = browser.execute_script("return Array.from(document.images).map(i => i.alt);")  # type: ignore[attr-defined]
+    panels = [a for a in alts if "cnngrade's result from your filter and weight" in a]
+    assert len(panels) == 2 and all("interior pixels differ" in a and not a.endswith("(0 interior pixels differ by a "
+                                                                                  "grey level or more)") for a in panels)
+    rows = browser.find_elements(By.CSS_SELECTOR, "#checks tbody tr")  # type: ignore[attr-defined]
+    assert len(rows) == len(report.tests) == 7
+    _screenshot(browser, "homemade-convolution-report.png")

@@ -12,9 +12,11 @@ from grader import __version__
 from grader.arrays import judge, reference
 from grader.arrays.ascent import find_ascent
 from grader.arrays.checks import CHECKS, ArraysEvidence
+from grader.arrays.pictures import panels
 from grader.arrays.runs import ImageRun, run_on_image
 from grader.checks import Outcome, hint_once
 from grader.isolation import Isolation, Policy, choose, default_hidden
+from grader.feedback import ImagePanel
 from grader.report import CheckExtra, GradeDetails, ImageFacts, Report, TestResult, Timings
 from grader.scratch import scratch_dir, sweep
 from grader.spec import ExerciseSpec
@@ -53,8 +55,10 @@ def _policy(spec: ExerciseSpec, isolation: Isolation, folder: Path, hidden: tupl
 
 def grade_arrays(*, spec: ExerciseSpec, submission: str | os.PathLike[str], data: str | os.PathLike[str] | None,
                  seed: int, timeout_s: float | None, progress: Callable[[str], None] | None, sandbox: bool,
-                 hide: tuple[Path, ...], cancel: threading.Event | None) -> Report:
-    """Grade ``submission`` against an arrays ``spec``; raises only when grading is impossible (no ascent)."""
+                 hide: tuple[Path, ...], cancel: threading.Event | None, pictures: bool = False
+                 ) -> tuple[Report, list[ImagePanel]]:
+    """Grade ``submission`` against an arrays ``spec``, with the HTML report's pictures when asked; raises only
+    when grading is impossible (no ascent)."""
     started = time.monotonic()
     assert spec.arrays is not None
     sub = load_submission(Path(submission))
@@ -82,7 +86,8 @@ def grade_arrays(*, spec: ExerciseSpec, submission: str | os.PathLike[str], data
     if isolation in NOTES:
         ev.notes.append(NOTES[isolation])
     timings = Timings(run_s=round(sum(seconds), 2), total_s=round(time.monotonic() - started, 2))
-    return arrays_report(ev, outcomes, seed=seed, timings=timings, isolation=isolation, seconds=seconds)
+    report = arrays_report(ev, outcomes, seed=seed, timings=timings, isolation=isolation, seconds=seconds)
+    return report, (panels(ev.runs, ev.rules) if pictures else [])
 
 
 def _facts(ev: ArraysEvidence, run: ImageRun, seconds: float) -> ImageFacts:

@@ -71,12 +71,15 @@ def training_curve(report: Report, *, width: float = 7.0, height: float = 3.6) -
 
 
 def tiles(images: Sequence[np.ndarray], *, columns: int = 8, scale: int = 3, cmap: str = "gray",
-          symmetric: bool = False, pad: int = 1) -> bytes:
+          symmetric: bool = False, pad: int = 1, fixed_range: tuple[float, float] | None = None) -> bytes:
     """Images (of one size) as a mosaic PNG, each enlarged ``scale`` times without smoothing: a few milliseconds,
     where a grid of matplotlib axes takes a second. ``symmetric``: one diverging scale around 0 for all (weights);
-    otherwise each image is scaled to its own range (pixels, feature maps)."""
+    otherwise each image is scaled to its own range (pixels, feature maps), or all to ``fixed_range``."""
     arrays = [np.nan_to_num(np.asarray(i, dtype=np.float64)) for i in images]
-    if symmetric:
+    if fixed_range is not None:
+        low, high = fixed_range
+        arrays = [np.clip((a - low) / (high - low), 0.0, 1.0) for a in arrays]
+    elif symmetric:
         bound = max((float(np.abs(a).max()) for a in arrays), default=1.0) or 1.0
         arrays = [(a / bound + 1) / 2 for a in arrays]
     else:

@@ -31,7 +31,21 @@ class Section:
 
 
 SectionBuilder = Callable[[Report, Feedback], Section | None]
-SECTIONS: list[SectionBuilder] = []  # extension point: exercise-specific sections, appended by their modules
+PANELS = ('{% for p in panels %}<figure><img src="{{ p.png }}" alt="{{ p.alt }}" class="panel">'
+          '<figcaption>{{ p.title }}</figcaption></figure>{% endfor %}'
+          '<p class="small">Differences are shown 8 times brighter; black means equal.</p>')
+
+
+def _image_panels(report: Report, feedback: Feedback) -> Section | None:
+    """The homemade convolution: each image, the student's result, the grader's and their difference."""
+    if not feedback.panels:
+        return None
+    html = Markup(environment().from_string(PANELS).render(panels=feedback.panels))
+    return Section(title="Your convolution, image by image", html=html)
+
+
+# Extension point: exercise-specific sections (a builder returns None for reports it does not concern).
+SECTIONS: list[SectionBuilder] = [_image_panels]
 
 
 @lru_cache(maxsize=1)
