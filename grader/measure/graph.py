@@ -88,15 +88,19 @@ MAX_MISCLASSIFIED = 24
 
 @dataclass
 class Tally:
-    """One pass over a split: the confusion matrix (accuracy is its trace over its sum) and the first mistakes."""
+    """One pass over a split: the confusion matrix, the first mistakes, and the accuracy over every row.
+
+    The accuracy counts rows, not the matrix: a prediction outside the 10 classes (a model with more outputs) has
+    no cell in the matrix but is still a wrong answer; leaving it out of the total would raise the accuracy."""
 
     confusion: np.ndarray = field(default_factory=lambda: np.zeros((CLASSES, CLASSES), dtype=np.int64))
     mistakes: list[Misclassified] = field(default_factory=list)
+    rows: int = 0
+    correct: int = 0
 
     @property
     def accuracy(self) -> float:
-        total = int(self.confusion.sum())
-        return float(np.trace(self.confusion)) / total if total else float("nan")
+        return self.correct / self.rows if self.rows else float("nan")
 
 
 def tally(predict: Callable[[np.ndarray], np.ndarray], x: np.ndarray, y: np.ndarray, job: MeasureJob,
@@ -107,6 +111,8 @@ def tally(predict: Callable[[np.ndarray], np.ndarray], x: np.ndarray, y: np.ndar
         batch = (rows.reshape((-1, *job.reshape)) * job.scale + job.offset).reshape((-1, *feed))
         predicted = np.argmax(predict(batch).reshape(len(batch), -1), axis=1)
         true = y[start:start + BATCH].astype(np.int64)
+        result.rows += len(true)
+        result.correct += int(np.sum(predicted == true))
         valid = (true >= 0) & (true < CLASSES) & (predicted < CLASSES)
         np.add.at(result.confusion, (true[valid], predicted[valid]), 1)
         for offset in np.flatnonzero(predicted != true)[:MAX_MISCLASSIFIED - len(result.mistakes)]:

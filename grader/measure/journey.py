@@ -16,6 +16,10 @@ from grader.protocol import Journey
 
 MAX_FILTERS = 32
 MAX_MAPS = 8  # channels shown per image
+# Pixels per side of a map: a model that resizes its input before the convolution (Resizing(160, 160)) would
+# otherwise send maps of megabytes, and the measurement file (read capped at 1 MiB) would fail, costing the
+# student the accuracy checks for a picture. Larger maps are sampled with a stride.
+MAX_SIDE = 64
 ACTIVATIONS = {"Relu", "Relu6", "Elu", "Selu", "Sigmoid", "Tanh", "LeakyRelu", "Softplus", "Gelu"}
 FOLLOWERS = {"BiasAdd", "Add", "AddV2", *ACTIVATIONS}
 
@@ -40,10 +44,11 @@ def _after_conv(conv: Any, users: dict[str, list[Any]]) -> str:
 
 
 def _quantise(maps: np.ndarray) -> list[list[list[int]]]:
-    """(H, W, C) -> C maps of 0-255, each scaled to its own range."""
+    """(H, W, C) -> C maps of 0-255, each scaled to its own range, at most MAX_SIDE pixels a side."""
     out = []
+    step = max(1, -(-max(maps.shape[0], maps.shape[1]) // MAX_SIDE))
     for c in range(min(maps.shape[-1], MAX_MAPS)):
-        m = maps[..., c].astype(np.float64)
+        m = maps[::step, ::step, c].astype(np.float64)
         span = float(m.max() - m.min())
         scaled = np.zeros_like(m) if span == 0 or not np.isfinite(span) else (m - m.min()) / span * 255
         out.append(np.round(scaled).astype(int).tolist())
