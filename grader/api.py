@@ -12,7 +12,7 @@ from grader.checks import Outcome, hint_once, run_checks
 from grader.data import served_datasets
 from grader.evidence import Evidence
 from grader.exercises import find_exercise
-from grader.feedback import CellView, Feedback, run_output, test_images
+from grader.feedback import CLASS_NAMES, CellView, Feedback, run_output, test_images
 from grader.isolation import Isolation, choose
 from grader.pipeline import Progress, device_env, infer_preprocessing, measure, run_policy, run_submission
 from grader.scratch import scratch_dir, sweep
@@ -88,7 +88,8 @@ def grade_with_feedback(*, submission: str | os.PathLike[str], exercise: str | o
                         cells=[CellView(cell=u.cell, source=u.source, output=printed.get(u.cell, "") if u.cell else "")
                                for u in sub.units],
                         measurement=ev.measurement,
-                        test_images=test_images(data_path, ev.measurement, spec.dataset.test_limit) if pictures else {})
+                        test_images=test_images(data_path, ev.measurement, spec.dataset.test_limit) if pictures else {},
+                        class_names=CLASS_NAMES.get(spec.dataset.name, []))
     return build_report(ev, run_checks(ev), seed=seed, timings=timings, isolation=isolation), feedback
 
 

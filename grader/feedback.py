@@ -29,6 +29,13 @@ class CellView(_Frozen):
     output: str = ""  # what the cell printed when the grader ran it (the run's record; display only)
 
 
+# The classes' names, for the pictures of the test set (MNIST's classes are the digits themselves).
+CLASS_NAMES: dict[str, list[str]] = {
+    "fashion_mnist": ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
+                      "Ankle boot"],
+}
+
+
 class ImagePanel(_Frozen):
     """A picture the grader drew from arrays it trusts (the homemade convolution's image, result, reference)."""
 
@@ -45,6 +52,10 @@ class Feedback(_Frozen):
     measurement: Measurement | None = None
     test_images: dict[int, list[list[int]]] = Field(default_factory=dict)  # test row -> 28 x 28 pixels, 0-255
     panels: list[ImagePanel] = Field(default_factory=list)
+    class_names: list[str] = Field(default_factory=list)  # empty: the class numbers are their names (digits)
+
+    def label(self, index: int) -> str:
+        return self.class_names[index] if 0 <= index < len(self.class_names) else str(index)
 
 
 def run_output(scratch: Path) -> str:

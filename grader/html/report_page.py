@@ -68,8 +68,8 @@ def _mistakes(feedback: Feedback) -> list[dict[str, str]]:
     """One small image per misclassified test row, its labels as HTML text (and in its alt text)."""
     m = feedback.measurement
     return [{"uri": charts.data_uri(charts.tiles([np.asarray(feedback.test_images[x.index])], scale=2, cmap="gray_r")),
-             "alt": f"Test image {x.index}: a {x.true}, predicted {x.predicted}",
-             "caption": f"true {x.true}, predicted {x.predicted}"}
+             "alt": f"Test image {x.index}: a {feedback.label(x.true)}, predicted {feedback.label(x.predicted)}",
+             "caption": f"true {feedback.label(x.true)}, predicted {feedback.label(x.predicted)}"}
             for x in (m.misclassified if m else []) if x.index in feedback.test_images]
 
 
@@ -115,7 +115,7 @@ def render_report(report: Report, feedback: Feedback | None = None) -> str:
     return environment().get_template("report.html.j2").render(
         r=report, d=d, tests=tests, css=css(), fmt=fmt, curve=charts.data_uri(curve) if curve else None,
         last_logged=d.history[-1].accuracy if d.history else None,
-        confusion=m.confusion if m else None, mistakes=_mistakes(feedback),
+        confusion=m.confusion if m else None, label=feedback.label, mistakes=_mistakes(feedback),
         journey=_journey(feedback), journey_problem=m.journey_problem if m else None,
         extra_sections=[s for s in (build(report, feedback) for build in SECTIONS) if s is not None],
         cells=cells, notebook=notebook_html(feedback, list(d.errors)),
