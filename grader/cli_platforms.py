@@ -52,11 +52,14 @@ def gradescope() -> None:
 @click.option("--gpu/--cpu", default=False, show_default=True,
               help="Install TensorFlow with CUDA (for a Gradescope GPU base image) or for the CPU.")
 @click.option("--data", metavar="PATH",
-              help="Ship this dataset file in the zip (verified now) instead of downloading it in setup.sh.")
+              help="Ship this dataset file in the zip (verified now) instead of downloading it in setup.sh "
+                   "(an arrays exercise: SciPy's ascent.dat, or a folder holding it).")
 @click.option("--wheel", type=click.Path(path_type=Path), metavar="WHL",
               help="Ship this cnngrade wheel [default: built now from this cnngrade's checkout].")
+@click.option("--output-format", type=click.Choice(["html", "text"]), default="html", show_default=True,
+              help="Check outputs as HTML with the training curve on Gradescope's results page, or plain text.")
 def build(exercise: str | None, output: Path, visibility: Any, leaderboard: bool, timeout: float | None, gpu: bool,
-          data: str | None, wheel: Path | None) -> None:
+          data: str | None, wheel: Path | None, output_format: Any) -> None:
     """Build the Gradescope autograder zip for EXERCISE.
 
     The zip holds setup.sh (installs Python, bubblewrap, this cnngrade from a wheel inside the
@@ -70,12 +73,13 @@ def build(exercise: str | None, output: Path, visibility: Any, leaderboard: bool
     try:
         spec = find_exercise(exercise)[0]
         config = build_zip(spec=spec, output=output, visibility=visibility, leaderboard=leaderboard,
-                           timeout_s=timeout, gpu=gpu, data=data, wheel=wheel)
+                           timeout_s=timeout, gpu=gpu, data=data, wheel=wheel, output_format=output_format)
     except CnngradeError as exc:
         fail(exc)
     shipped = f"dataset shipped: {config.data_file}" if config.data_file else "dataset: fetched by setup.sh"
     click.echo(f"{output}: autograder for {spec.id} {spec.version} (cnngrade {config.grader_version}, "
-               f"{config.base.upper()}, {config.wheel}, {shipped}, visibility {config.visibility}"
+               f"{config.base.upper()}, {config.wheel}, {shipped}, visibility {config.visibility}, "
+               f"{config.output_format} outputs"
                f"{', leaderboard' if config.leaderboard else ''})")
 
 

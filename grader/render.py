@@ -13,7 +13,8 @@ def check_body(t: TestResult, *, with_hint: bool = True, max_lines: int = MAX_LI
     """A test's output, long tracebacks cut, with its hint kept last: each hint is printed once, under its check."""
     hint = t.extra_data.hint
     tail = f"\nHint: {hint}" if hint else ""
-    text = t.output[:-len(tail)] if tail and t.output.endswith(tail) else t.output
+    output = t.extra_data.text or t.output  # the plain text when the output is Gradescope's HTML
+    text = output[:-len(tail)] if tail and output.endswith(tail) else output
     lines = text.splitlines()
     if len(lines) > max_lines:
         lines = lines[:max_lines] + [f"... {len(lines) - max_lines} more line(s) in the JSON report"]

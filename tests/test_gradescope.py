@@ -69,6 +69,7 @@ def test_zip_holds_the_scripts_the_config_this_wheel_and_the_verified_data(autog
     config = AutograderConfig.model_validate_json(zf.read("cnngrade-autograder.json"))
     assert config.exercise == load_spec(SMALL_SPEC) and config.grader_version == __version__
     assert (config.visibility, config.leaderboard, config.base, config.wheel) == ("after_published", True, "cpu", wheel)
+    assert config.output_format == "html"  # the default: Gradescope shows images only in html or md outputs
     setup = zf.read("setup.sh").decode()
     assert f'install.sh" "$SOURCE/{wheel}"' in setup and "gradescope_run prepare" in setup and "@" not in setup
     # The wheel is this cnngrade: same modules as the checkout, and the shipped data is MNIST byte for byte.
@@ -89,11 +90,28 @@ def test_reference_solution_gets_full_score_and_a_leaderboard(autograder: Path, 
     assert board["Test accuracy"]["value"] == round(d["test_accuracy"], 4) and d["test_accuracy"] >= 0.9
     name = "Epochs to training accuracy > 0.998"
     assert board[name] == {"name": name, "value": d["stop_epoch"], "order": "asc"}
+    # The default html outputs: the training curve on Gradescope's page, the plain text kept for other readers.
+    assert {t["output_format"] for t in results["tests"]} == {"html"}
+    budget = next(t for t in results["tests"] if t["extra_data"]["check"] == "budget")
+    assert '<img src="data:image/png;base64,' in budget["output"] and budget["extra_data"]["text"]
+    assert all(t["output"].startswith("<pre>") for t in results["tests"])
+    assert "<pre>" not in run.stdout and budget["extra_data"]["text"].splitlines()[0] in run.stdout  # the table
 
 
-def test_known_bad_example_fails_as_declared(autograder: Path, tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def text_autograder(tmp_path_factory: pytest.TempPathFactory, mnist_path: Path) -> Path:
+    out = tmp_path_factory.mktemp("autograder-text") / "autograder.zip"
+    built = _cli("gradescope", "build", "-e", str(SMALL_SPEC), "-o", str(out), "--data", str(mnist_path),
+                 "--leaderboard", "--output-format", "text")
+    assert built.returncode == 0, built.stderr
+    return out
+
+
+def test_known_bad_example_fails_as_declared(text_autograder: Path, tmp_path: Path) -> None:
     declared = tomllib.loads((KNOWN_BAD / "two_convolutions.toml").read_text())["fails"]
-    run, results = _run(autograder, KNOWN_BAD / "two_convolutions.py", tmp_path)
+    run, results = _run(text_autograder, KNOWN_BAD / "two_convolutions.py", tmp_path)
+    assert {t["output_format"] for t in results["tests"]} == {"text"}  # --output-format text: the plain report
+    assert all(t["extra_data"].get("text") is None for t in results["tests"])
     assert run.returncode == 1, run.stderr
     first_failed = next(t["extra_data"]["check"] for t in results["tests"] if t["status"] == "failed")
     assert first_failed == declared and results["score"] < results["max_score"]
@@ -166,3 +184,70 @@ def test_bad_inputs_are_usage_errors(tmp_path: Path, mnist_path: Path) -> None:
     run = _cli("gradescope", "build", "-e", str(SMALL_SPEC), "-o", str(tmp_path / "a.zip"), "--data", str(fake))
     assert run.returncode == 3 and not (tmp_path / "a.zip").exists()
     assert resolve_dataset("mnist", data=mnist_path) == mnist_path.resolve()
+
+
+def test_debris_symlinks_and_odd_names_are_never_graded_or_shown(autograder: Path, tmp_path: Path) -> None:
+    """A symlink to /etc/passwd named like a module, a nested zip, a file name with a newline, macOS debris: none is
+    a candidate, and nothing of /etc/passwd reaches the results; the one real notebook (not JSON) is graded as a
+    notebook that cannot be read, without a traceback for the student."""
+    upload = tmp_path / "upload"
+    (upload / "nested" / "__MACOSX").mkdir(parents=True)
+    (upload / "passwd.py").symlink_to("/etc/passwd")
+    (upload / "nested" / "__MACOSX" / "._mine.ipynb").write_bytes(b"\x00\x05")
+    with zipfile.ZipFile(upload / "work.zip", "w") as inner:  # left zipped: not unpacked, not graded
+        inner.writestr("solution.py", "model.fit(x, y)\n")
+    (upload / "odd\nname.txt").write_text("hello")
+    (upload / "nested" / "mine.ipynb").write_text("{ this is not json")
+    run, results = _run(autograder, upload, tmp_path)
+    assert run.returncode == 1, run.stderr
+    assert results["extra_data"]["submission"] == "nested/mine.ipynb" and results["extra_data"]["status"] == "error"
+    assert "mine.ipynb" in results["tests"][0]["extra_data"]["text"] and results["score"] == 0
+    shown = json.dumps(results)
+    assert "root:x:0" not in shown and "Traceback" not in shown
+
+
+def _ascent_folder() -> Path:
+    from grader.arrays.ascent import find_ascent
+    from grader.errors import DataError
+
+    try:
+        return find_ascent(download=False).path.parent
+    except DataError:
+        pytest.skip("SciPy's ascent image is not on this machine (.ci/ascent puts it in cnngrade's cache)")
+
+
+def test_arrays_exercise_ships_and_prepares_the_ascent_image_not_mnist(tmp_path: Path) -> None:
+    ascent = _ascent_folder()
+    shipped = tmp_path / "shipped.zip"
+    assert _cli("gradescope", "build", "-e", "homemade-convolution", "-o", str(shipped), "--data",
+                str(ascent)).returncode == 0
+    zf = zipfile.ZipFile(shipped)
+    assert "data/ascent.dat" in zf.namelist() and zf.read("data/ascent.dat") == (ascent / "ascent.dat").read_bytes()
+    wrong = _cli("gradescope", "build", "-e", "homemade-convolution", "-o", str(tmp_path / "w.zip"), "--data",
+                 str(ROOT / "tests" / "specs" / "mnist-small.toml"))
+    assert wrong.returncode == 2 and "needs SciPy's ascent.dat" in wrong.stderr and not (tmp_path / "w.zip").exists()
+    # Without --data, setup.sh's prepare step keeps a verified copy in the image's cnngrade cache and fetches no MNIST.
+    bare = tmp_path / "bare.zip"
+    assert _cli("gradescope", "build", "-e", "homemade-convolution", "-o", str(bare)).returncode == 0
+    zipfile.ZipFile(bare).extractall(tmp_path / "source")
+    env = {**os.environ, "CNNGRADE_DATA": str(ascent), "XDG_CACHE_HOME": str(tmp_path / "cache"),
+           "KERAS_HOME": str(tmp_path / "keras")}
+    prepared = subprocess.run([sys.executable, "-m", "grader.platforms.gradescope_run", "prepare",
+                               str(tmp_path / "source")], capture_output=True, text=True, env=env)
+    assert prepared.returncode == 0, prepared.stderr
+    assert (tmp_path / "cache" / "cnngrade" / "ascent.dat").read_bytes() == (ascent / "ascent.dat").read_bytes()
+    assert not (tmp_path / "keras").exists()
+    run_autograder = zipfile.ZipFile(bare).read("run_autograder").decode()
+    assert 'export XDG_CACHE_HOME="/opt/cnngrade/cache"' in run_autograder
+
+
+def test_arrays_exercise_round_trip_through_the_zip(tmp_path: Path) -> None:
+    ascent = _ascent_folder()
+    zip_path = tmp_path / "autograder.zip"
+    assert _cli("gradescope", "build", "-e", "homemade-convolution", "-o", str(zip_path), "--data",
+                str(ascent)).returncode == 0
+    reference = ROOT / "solutions" / "homemade-convolution" / "reference_notebook.ipynb"
+    run, results = _run(zip_path, reference, tmp_path, CNNGRADE_DATA="/nonexistent")
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert results["score"] == results["max_score"] and results["extra_data"]["status"] == "passed"
+    assert {t["output_format"] for t in results["tests"]} == {"html"}

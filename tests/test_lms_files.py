@@ -113,3 +113,30 @@ def test_a_wrong_export_or_column_stops_before_grading(tmp_path: Path) -> None:
     roster.write_text("name,email\nalice,a@x\n")
     run = _grade(tmp_path / "class", tmp_path / "r2", "--canvas-gradebook", str(roster))
     assert run.returncode == 2 and "not a Canvas gradebook export" in run.stderr
+
+
+def _scored(spec_path: Path, shown: str, student: str, score: float) -> Report:
+    report = not_graded_report(spec=load_spec(spec_path), shown=shown, sha256="0", error="")
+    details = report.extra_data.model_copy(update={"student": student, "status": "failed", "error": None})
+    return report.model_copy(update={"score": score, "extra_data": details})
+
+
+def test_two_results_for_one_student_are_reported_not_chosen_between() -> None:
+    first = _scored(SMALL_SPEC, "smithjane_1234_5678_a.py", "smithjane", 4)
+    second = _scored(SMALL_SPEC, "smithjane_1234_5690_b.py", "smithjane_b", 9)
+    lee = _scored(SMALL_SPEC, "leeann_3456_7891_hw.py", "leeann", 7)
+    filled = fill(read_export(EXPORT, "12345"), [first, second, lee])
+    assert filled.several_results == ["Smith, Jane (smithjane, smithjane_b)"] and filled.filled == {"leeann": "Lee, Ann"}
+    rows = {row[1]: row for row in csv.reader(io.StringIO(filled.text.lstrip("\ufeff"), newline=""))}
+    assert rows["1234"][6] == "" and rows["3456"][6] == "14"  # left as exported; 7 of 10 scaled to the column's 20
+
+
+def test_gradescope_scores_never_write_a_formula() -> None:
+    from grader.platforms.gradescope_scores import scores_csv
+
+    shown = "submission_7/hw.py"
+    evil = _scored(SMALL_SPEC, shown, '=HYPERLINK("http://x")@uni.edu + -2+3', 5)
+    fine = _scored(SMALL_SPEC, shown, "ok@uni.edu", 5)
+    scores = scores_csv([evil, fine])
+    assert scores.text == "Email,SID,Score\n,3,5\nok@uni.edu,,5\n" and scores.written == 2  # 3: a SID
+    assert scores.unusable == ['=HYPERLINK("http://x")@uni.edu', "-2"]

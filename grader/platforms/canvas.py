@@ -62,6 +62,8 @@ class CanvasFill:
     unmatched_results: list[str] = field(default_factory=list)
     rows_without_result: list[str] = field(default_factory=list)
     not_graded: list[str] = field(default_factory=list)
+    # Canvas students several results matched (two uploads graded separately): their cell is left as it was.
+    several_results: list[str] = field(default_factory=list)
     scale: float = 1.0
 
 
@@ -133,16 +135,23 @@ def fill(export: CanvasExport, reports: list[Report]) -> CanvasFill:
         by_name.setdefault(_name_key(export.cell(student_row, "Student")), []).append(student_row)
     result = CanvasFill(text="", column=export.header[export.column])
     possible = _points_possible(export)
-    matched_rows: set[int] = set()
+    matched: dict[int, list[tuple[str, Report]]] = {}
+    rows = {id(row): row for row in students}
     for report in sorted(reports, key=lambda r: r.extra_data.student or ""):
         student = report.extra_data.student or report.extra_data.submission
         uid = canvas_id(report)
         named = by_name.get(_name_key(student), [])
-        row: list[str] | None = by_id.get(uid) if uid else (named[0] if len(named) == 1 else None)
-        if row is None:
+        found: list[str] | None = by_id.get(uid) if uid else (named[0] if len(named) == 1 else None)
+        if found is None:
             result.unmatched_results.append(student)
+        else:
+            matched.setdefault(id(found), []).append((student, report))
+    for key, results in matched.items():
+        row = rows[key]
+        if len(results) > 1:  # never a silent choice between two grades of one student
+            result.several_results.append(f"{export.cell(row, 'Student')} ({', '.join(s for s, _ in results)})")
             continue
-        matched_rows.add(id(row))
+        student, report = results[0]
         if report.extra_data.status == "not_graded":
             result.not_graded.append(student)
             continue
@@ -151,7 +160,7 @@ def fill(export: CanvasExport, reports: list[Report]) -> CanvasFill:
             row.append("")
         row[export.column] = f"{round(report.score * result.scale, 2):g}"
         result.filled[student] = export.cell(row, "Student")
-    result.rows_without_result = [export.cell(r, "Student") for r in students if id(r) not in matched_rows]
+    result.rows_without_result = [export.cell(r, "Student") for r in students if id(r) not in matched]
     out = io.StringIO()
     csv.writer(out, lineterminator=export.newline).writerows(export.rows)
     result.text = ("\ufeff" if export.bom else "") + out.getvalue()

@@ -8,7 +8,8 @@ The zip holds, at its top (Gradescope unpacks it into ``/autograder/source``):
 - ``cnngrade-autograder.json``: the exercise spec and the options (visibility, leaderboard, time limit, base);
 - ``cnngrade-VERSION-py3-none-any.whl``: this very cnngrade, built now (or the ``--wheel`` given), so the image
   grades with the version that built the zip and needs no package index for it;
-- ``data/<dataset>.npz`` with ``--data``: the dataset, verified now; without it setup.sh downloads and verifies it.
+- ``data/<dataset>.npz`` (an arrays exercise: ``data/ascent.dat``) with ``--data``: the dataset, verified now;
+  without it setup.sh downloads and verifies it.
 """
 from __future__ import annotations
 
@@ -25,8 +26,8 @@ from pathlib import Path
 from grader import __version__
 from grader.errors import CnngradeError, UsageError
 from grader.platforms.gradescope_config import (CONFIG_FILE, DATA_FOLDER, INSTALL, PREFIX, PYTHON_VARIABLE,
-                                                ROOT_VARIABLE, RUN, SETUP, AutograderConfig, Visibility,
-                                                config_json)
+                                                ROOT_VARIABLE, RUN, SETUP, AutograderConfig, OutputFormat,
+                                                Visibility, config_json)
 from grader.report import write_atomic
 from grader.spec import ExerciseSpec
 
@@ -92,7 +93,17 @@ def _checked_wheel(path: Path) -> Path:
 
 
 def _dataset(spec: ExerciseSpec, data: str | os.PathLike[str]) -> Path:
-    """The instructor's dataset file, verified against the canonical hashes before it is shipped."""
+    """The instructor's dataset file (an arrays exercise: SciPy's ascent.dat, or a folder holding it), verified
+    against the canonical hashes before it is shipped."""
+    if spec.kind == "arrays":
+        from grader.arrays.ascent import FILE_NAME, MAX_FILE_BYTES, read_verified
+
+        path = Path(data) / FILE_NAME if Path(data).is_dir() else Path(data)
+        if path.name != FILE_NAME or not path.is_file() or path.stat().st_size > MAX_FILE_BYTES:
+            raise UsageError(f"--data {data}: exercise {spec.id} needs SciPy's {FILE_NAME} (the file, or a folder "
+                             "holding it)")
+        read_verified(path.read_bytes(), str(path))
+        return path
     from grader.data import resolve_dataset
 
     return resolve_dataset(spec.dataset.name, data=data)
@@ -100,14 +111,14 @@ def _dataset(spec: ExerciseSpec, data: str | os.PathLike[str]) -> Path:
 
 def build(*, spec: ExerciseSpec, output: Path, visibility: Visibility = "visible", leaderboard: bool = False,
           timeout_s: float | None = None, gpu: bool = False, data: str | os.PathLike[str] | None = None,
-          wheel: Path | None = None) -> AutograderConfig:
+          wheel: Path | None = None, output_format: OutputFormat = "html") -> AutograderConfig:
     """Write the autograder zip to ``output`` (atomically: a zip or nothing) and return its configuration."""
     data_path = _dataset(spec, data) if data is not None else None
     with tempfile.TemporaryDirectory(prefix="cnngrade-autograder-") as scratch:
         wheel_path = _checked_wheel(wheel) if wheel is not None else build_wheel(Path(scratch))
         config = AutograderConfig(grader_version=__version__, exercise=spec, visibility=visibility,
                                   leaderboard=leaderboard, timeout_s=timeout_s, base="gpu" if gpu else "cpu",
-                                  wheel=wheel_path.name,
+                                  wheel=wheel_path.name, output_format=output_format,
                                   data_file=f"{DATA_FOLDER}/{data_path.name}" if data_path else None)
         members: list[tuple[str, str | Path, int]] = [
             (SETUP, _fill(script("gradescope_setup.sh"), wheel=wheel_path.name, gpu=gpu), 0o755),

@@ -24,6 +24,7 @@ ROOT_VARIABLE = "CNNGRADE_AUTOGRADER_ROOT"  # the platform's /autograder; a scra
 PYTHON_VARIABLE = "CNNGRADE_PYTHON"  # the interpreter run_autograder uses; the local run passes its own
 PREFIX = "/opt/cnngrade"  # where setup.sh installs the virtual environment and fetched datasets in the image
 Visibility = Literal["visible", "after_published", "hidden"]
+OutputFormat = Literal["html", "text"]
 
 
 class AutograderConfig(BaseModel):
@@ -36,6 +37,9 @@ class AutograderConfig(BaseModel):
     leaderboard: bool = False
     timeout_s: float | None = Field(default=None, gt=0)
     base: Literal["cpu", "gpu"] = "cpu"
+    # How each check's output reaches Gradescope: "html" (Gradescope's output_format) embeds the training curve,
+    # the plain text kept in each test's extra_data.text; "text" is the plain report.
+    output_format: OutputFormat = "html"
     wheel: str = Field(min_length=1)  # file name of the cnngrade wheel inside the zip
     # The dataset file shipped in the zip (verified at build time), relative to the source folder; None: setup.sh
     # fetches it into the image and verifies it there.

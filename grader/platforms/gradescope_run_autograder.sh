@@ -11,6 +11,9 @@ rm -f "$RESULTS"
 if [[ -d "@PREFIX@/keras" && -z "${CNNGRADE_DATA:-}" ]]; then
   export KERAS_HOME="@PREFIX@/keras"  # the dataset setup.sh fetched and verified
 fi
+if [[ -d "@PREFIX@/cache" && -z "${XDG_CACHE_HOME:-}" ]]; then
+  export XDG_CACHE_HOME="@PREFIX@/cache"  # cnngrade's cache: the ascent image or a converted dataset setup.sh kept
+fi
 cd "$ROOT" 2>/dev/null || true
 "$PYTHON" -m grader.platforms.gradescope_run grade "$ROOT"
 if [[ ! -s "$RESULTS" ]]; then

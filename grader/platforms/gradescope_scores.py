@@ -18,6 +18,7 @@ from grader.report import Report
 
 HEADER = ("Email", "SID", "Score")
 SID = re.compile(r"^[\w.-]+$")
+FORMULA = ("=", "+", "-", "@", "\t", "\r")  # what spreadsheets read as the start of a formula (CSV injection)
 EXPORT_FOLDER = re.compile(r"(?:^|[/!])submission_\d+/")
 
 
@@ -41,6 +42,9 @@ def scores_csv(reports: list[Report]) -> ScoresFile:
             continue
         for person in student.split("+"):
             person = person.strip()
+            if person.startswith(FORMULA):  # a spreadsheet would run it as a formula: never written
+                result.unusable.append(person)
+                continue
             if "@" in person and " " not in person:
                 writer.writerow([person, "", f"{report.score:g}"])
             elif SID.match(person) and EXPORT_FOLDER.search(report.extra_data.submission):

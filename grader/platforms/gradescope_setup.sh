@@ -18,5 +18,7 @@ fi
 "$PY" -m venv "$PREFIX/venv"
 PYTHON="$PREFIX/venv/bin/python" bash "$SOURCE/@INSTALL@" "$SOURCE/@WHEEL@@EXTRAS@"
 
-# The dataset: the copy shipped in this zip is verified, or it is downloaded now into the image and verified.
-KERAS_HOME="$PREFIX/keras" "$PREFIX/venv/bin/python" -m grader.platforms.gradescope_run prepare "$SOURCE"
+# The dataset (an arrays exercise: SciPy's ascent image): the copy shipped in this zip is verified, or it is
+# downloaded now into the image (Keras' cache, cnngrade's cache) and verified; run_autograder points at both.
+KERAS_HOME="$PREFIX/keras" XDG_CACHE_HOME="$PREFIX/cache" \
+  "$PREFIX/venv/bin/python" -m grader.platforms.gradescope_run prepare "$SOURCE"

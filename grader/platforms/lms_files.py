@@ -28,6 +28,9 @@ def write_canvas(results: Path, export: CanvasExport) -> list[str]:
         lines.append(f"  results matching no Canvas student (not written): {_names(filled.unmatched_results)}")
     if filled.not_graded:
         lines.append(f"  not graded, cells left as they were: {_names(filled.not_graded)}")
+    if filled.several_results:
+        lines.append(f"  several results for one Canvas student, cells left as they were: "
+                     f"{_names(filled.several_results)}")
     if filled.rows_without_result:
         lines.append(f"  Canvas students without a result (cells left as they were): "
                      f"{_names(filled.rows_without_result)}")
