@@ -251,3 +251,15 @@ def test_arrays_exercise_round_trip_through_the_zip(tmp_path: Path) -> None:
     assert run.returncode == 0, run.stdout + run.stderr
     assert results["score"] == results["max_score"] and results["extra_data"]["status"] == "passed"
     assert {t["output_format"] for t in results["tests"]} == {"html"}
+
+
+def test_an_arrays_exercise_picks_the_file_that_computes_its_results(tmp_path: Path) -> None:
+    """The homemade convolution calls no fit: among several uploads, the one assigning i_transformed is graded."""
+    from grader.exercises import find_exercise
+    from grader.platforms.gradescope_submission import find_submission
+
+    spec, _ = find_exercise("homemade-convolution")
+    (tmp_path / "helpers.py").write_text("def show(image):\n    pass\n")
+    (tmp_path / "conv.py").write_text("import numpy as np\ni_transformed = np.zeros((4, 4))\nnewImage = i_transformed\n")
+    found = find_submission(tmp_path, spec)
+    assert found.path == tmp_path / "conv.py" and found.message and "the only one that computes i_transformed" in found.message

@@ -59,7 +59,7 @@ def _not_graded(config: AutograderConfig, message: str, *, shown: str = "(nothin
 def _grade(config: AutograderConfig, root: Path) -> Report:
     from grader.api import grade, with_notes
 
-    found = find_submission(root / "submission", config.exercise.entry_point)
+    found = find_submission(root / "submission", config.exercise)
     if found.path is None:
         return _not_graded(config, found.message or "nothing to grade")
     shown = found.path.relative_to(root / "submission").as_posix()
