@@ -302,3 +302,17 @@ def test_batch_grading_serves_both_from_a_data_folder(fashion_idx: Path, nowhere
     grade_batch(submissions=nowhere / "class", results=nowhere / "results", exercise=FASHION_SPEC, data=str(data))
     details = json.loads((nowhere / "results" / "students" / "alice.json").read_text())["extra_data"]
     assert details["status"] == "failed" and details["errors"] == []  # both load_data calls returned; nothing trained
+
+
+def test_another_dataset_that_cannot_be_served_is_left_out(mnist_path: Path, tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """An MNIST exercise on a machine whose Fashion-MNIST cannot be converted (no cache folder every user can read,
+    as with a private $TMPDIR) is graded on MNIST; only a run that asks for Fashion-MNIST is told it is missing.
+    Found when the batch tests' private TMPDIR stopped whole MNIST batches with exit 3."""
+    private = tmp_path / "private"
+    private.mkdir(mode=0o700)
+    monkeypatch.setenv("CNNGRADE_CACHE", str(private / "nowhere-readable"))
+    monkeypatch.setenv("TMPDIR", str(private))
+    monkeypatch.setattr("tempfile.tempdir", None)
+    served = served_datasets("mnist", data=mnist_path)
+    assert served == {"mnist": mnist_path.resolve()}

@@ -49,14 +49,15 @@ def resolve_dataset(name: str, *, data: str | os.PathLike[str] | None = None, do
 
 def served_datasets(primary: str, *, data: str | os.PathLike[str] | None = None) -> dict[str, Path]:
     """The exercise's dataset (required, downloaded if need be) and every other registered dataset found on this
-    machine (never downloaded): a notebook may train on both, and its run must be served both. A damaged copy of
-    any of them is an error, so a run never depends on which copies happened to verify."""
+    machine (never downloaded): a notebook may train on both, and its run must be served both. Another dataset that
+    cannot be served (missing, a damaged copy, no folder to convert it into) is left out rather than costing the
+    grade of an exercise that does not need it: the run says how to provide it if the code asks for it."""
     served = {primary: resolve_dataset(primary, data=data)}
     for name in DATASETS:
         if name != primary:
             try:
                 served[name] = resolve_dataset(name, data=data, download=False)
-            except DatasetMissing:
+            except DataError:
                 pass
     return served
 
