@@ -239,7 +239,7 @@ def test_a_cache_other_users_cannot_reach_is_not_used(tmp_path: Path, cache: Pat
     private = tmp_path / "private"
     private.mkdir(mode=0o700)
     monkeypatch.setenv("CNNGRADE_CACHE", str(private / "cache"))
-    assert cache_dir() == (Path(tempfile.gettempdir()) / f"cnngrade-{os.geteuid()}").resolve()
+    assert cache_dir() == (Path(tempfile.gettempdir()) / f"cnngrade_cache-{os.geteuid()}").resolve()
     monkeypatch.setenv("CNNGRADE_CACHE", str(cache / "configured"))  # in the temp folder, every parent o+x
     assert cache_dir() == (cache / "configured").resolve()
 

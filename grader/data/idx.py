@@ -7,6 +7,7 @@ never masked by an earlier good conversion.
 """
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
 import os
@@ -93,24 +94,30 @@ def _reachable(folder: Path) -> bool:
 
 
 def _usable(folder: Path) -> bool:
+    existed = folder.exists()
     try:
         folder.mkdir(parents=True, exist_ok=True, mode=0o755)
         info = folder.lstat()
     except OSError:
         return False
     # Ours alone to write: another local user must not be able to swap the file between its check and the run.
-    return (stat.S_ISDIR(info.st_mode) and info.st_uid == os.geteuid() and not info.st_mode & 0o022
-            and os.access(folder, os.W_OK) and _reachable(folder))
+    usable = (stat.S_ISDIR(info.st_mode) and info.st_uid == os.geteuid() and not info.st_mode & 0o022
+              and os.access(folder, os.W_OK) and _reachable(folder))
+    if not usable and not existed:
+        with contextlib.suppress(OSError):
+            folder.rmdir()  # tried, not kept: leave nothing behind
+    return usable
 
 
 def cache_dir() -> Path:
     """Where converted datasets are kept: ``$CNNGRADE_CACHE``, else ``$XDG_CACHE_HOME/cnngrade``, else
     ``~/.cache/cnngrade``; when that folder cannot be written or the sandboxed run (another uid) could not reach
-    it (root's home is 0700), a folder of this user's in the temp folder."""
+    it (root's home is 0700), a folder of this user's in the temp folder (``cnngrade_cache-UID``: not a
+    ``cnngrade-*`` scratch folder, which a sweep may remove)."""
     configured = os.environ.get(CACHE_VARIABLE) or (
         Path(os.environ["XDG_CACHE_HOME"]) / "cnngrade" if os.environ.get("XDG_CACHE_HOME")
         else Path.home() / ".cache" / "cnngrade")
-    for folder in (Path(configured).expanduser(), Path(tempfile.gettempdir()) / f"cnngrade-{os.geteuid()}"):
+    for folder in (Path(configured).expanduser(), Path(tempfile.gettempdir()) / f"cnngrade_cache-{os.geteuid()}"):
         if _usable(folder):
             return folder.resolve()
     raise DataError(f"no folder to keep the converted datasets in: set {CACHE_VARIABLE} to a folder this user can "
