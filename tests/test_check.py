@@ -159,7 +159,7 @@ def test_validate_names_file_and_field(tmp_path: Path, mnist_path: Path) -> None
     assert {("nostarter", "undeclared.py"), ("nostarter", "nostarter"), ("broken", "exercise.toml")} <= failing
     assert not checked.ok
     good = CliRunner().invoke(main, ["validate", str(ROOT)])
-    assert good.exit_code == 0 and "1 exercise(s), 0 problem(s)" in good.output
+    assert good.exit_code == 0 and "3 exercise(s), 0 problem(s)" in good.output
     assert good.output.splitlines()[0] == f"solutions repository: {ROOT}"
     listing = CliRunner().invoke(main, ["exercises", str(ROOT)])
     assert listing.exit_code == 0 and "within 20 epochs" in listing.output

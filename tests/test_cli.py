@@ -140,7 +140,7 @@ def test_positive_timeout_is_accepted(monkeypatch) -> None:
         seen.update(kwargs)
         raise UsageError("stopped by the test")
 
-    monkeypatch.setattr(grader.api, "grade", fake_grade)
+    monkeypatch.setattr(grader.api, "grade_with_feedback", fake_grade)  # what submit calls (it may write HTML)
     result = CliRunner().invoke(main, ["submit", str(FIXTURES / "two_convolutions.py"), "--timeout", "1.5"])
     assert result.exit_code == 2 and "stopped by the test" in result.output and seen["timeout_s"] == 1.5
 
