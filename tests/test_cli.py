@@ -241,7 +241,7 @@ def test_file_named_like_a_command_is_still_graded(tmp_path: Path, monkeypatch) 
     missing = CliRunner().invoke(main, ["submit.ipynb"])  # a file name, not a typo: says the file is missing
     assert missing.exit_code == 2 and "submit.ipynb: no such file" in missing.output
     graded: list[object] = []
-    monkeypatch.setattr(grader.api, "grade", lambda **kw: graded.append(kw["submission"]) or sys.exit(9))
+    monkeypatch.setattr(grader.api, "grade_with_feedback", lambda **kw: graded.append(kw["submission"]) or sys.exit(9))
     (tmp_path / "gradee").write_text("print(1)\n")
     result = CliRunner().invoke(main, ["gradee"])
     assert result.exit_code == 9 and graded == [Path("gradee")]

@@ -9,7 +9,12 @@ own rows: Pygments escapes the source it highlights, everything else goes throug
 """
 from __future__ import annotations
 
+import contextlib
+import os
+import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from markupsafe import Markup
@@ -70,6 +75,25 @@ def _notebook(feedback: Feedback, errors: list[CellError]) -> Any:
     return nb
 
 
+@contextlib.contextmanager
+def _base_jupyter_path() -> Iterator[None]:
+    """nbconvert's templates are data files under ``<prefix>/share/jupyter``. A virtual environment made with
+    --system-site-packages uses the base Python's nbconvert, whose prefix Jupyter does not search: add it to
+    $JUPYTER_PATH while exporting (the grading process only; restored after)."""
+    before = os.environ.get("JUPYTER_PATH")
+    extra = [str(Path(p) / "share" / "jupyter") for p in dict.fromkeys((sys.base_prefix, sys.exec_prefix))
+             if p != sys.prefix and (Path(p) / "share" / "jupyter" / "nbconvert").is_dir()]
+    if extra:
+        os.environ["JUPYTER_PATH"] = os.pathsep.join([*([before] if before else []), *extra])
+    try:
+        yield
+    finally:
+        if extra and before is None:
+            os.environ.pop("JUPYTER_PATH", None)
+        elif extra and before is not None:
+            os.environ["JUPYTER_PATH"] = before
+
+
 def notebook_html(feedback: Feedback, errors: list[CellError]) -> Markup | None:
     """The cells rendered by nbconvert, or None when nbconvert cannot (the caller then shows ``cell_rows``)."""
     if not feedback.cells:
@@ -77,7 +101,8 @@ def notebook_html(feedback: Feedback, errors: list[CellError]) -> Markup | None:
     try:
         from nbconvert import HTMLExporter
 
-        body, _ = HTMLExporter(template_name="basic", sanitize_html=True).from_notebook_node(_notebook(feedback, errors))
+        with _base_jupyter_path():
+            body, _ = HTMLExporter(template_name="basic", sanitize_html=True).from_notebook_node(_notebook(feedback, errors))
     except Exception:  # templates not found, an nbconvert change: the grader's own view says the same
         return None
     # nbconvert escaped every source, output and traceback (sanitize_html also turns markup into text).
