@@ -251,7 +251,7 @@ def main() -> None:
     """Grade TensorFlow/Keras CNN exercises.
 
     \b
-    cnngrade submit.ipynb            grade one notebook or .py module
+    cnngrade submit.ipynb            grade one notebook or .py module (--html report.html: its page)
     cnngrade starter [EXERCISE] -o DIR   write an exercise's starter notebook to work from
     cnngrade grade SUBMISSIONS -o RESULTS   grade a class (folder or .zip), resumable
     cnngrade check [REPO]            prove every exercise's solutions pass and known-bad ones fail
@@ -259,6 +259,7 @@ def main() -> None:
     cnngrade exercises               list the exercises, where each comes from, their rules
     cnngrade release SOL.ipynb -o starter.ipynb   student version of a solution notebook
     cnngrade schema                  print the JSON Schema of the report
+    cnngrade gradescope build -e EXERCISE -o autograder.zip   the Gradescope autograder (run: try it locally)
     """
 
 
