@@ -135,15 +135,24 @@ def _mean_epoch(ev: Evidence) -> float | None:
     return round(sum(e.seconds for e in fit.epochs) / len(fit.epochs), 3)
 
 
-def _tests(ev: Evidence, outcomes: list[Outcome]) -> list[TestResult]:
+def check_results(spec: ExerciseSpec, outcomes: list[Outcome]) -> list[TestResult]:
+    """The outcomes as Gradescope tests, priced by the spec (shared by every kind of exercise)."""
     tests = []
     for number, o in enumerate(outcomes, start=1):
-        worth = ev.spec.points_for(o.id)
+        worth = spec.points_for(o.id)
         output = o.output + (f"\nHint: {o.hint}" if o.hint else "")
         tests.append(TestResult(name=o.name, number=str(number), score=worth if o.passed else 0.0, max_score=worth,
                                 status="passed" if o.passed else "failed", output=output, tags=[o.id],
                                 extra_data=CheckExtra(check=o.id, hint=o.hint)))
     return tests
+
+
+def summary_line(outcomes: list[Outcome], tests: list[TestResult]) -> str:
+    """'7/10 points: Code ran, Architecture failed', the first line of every report's visible output."""
+    score, max_score = sum(t.score for t in tests), sum(t.max_score for t in tests)
+    passed = all(o.passed for o in outcomes)
+    return f"{score:g}/{max_score:g} points: " + ("all checks passed" if passed else
+                                                   ", ".join(o.name for o in outcomes if not o.passed) + " failed")
 
 
 def _history(ev: Evidence) -> list[EpochSummary]:
@@ -200,7 +209,7 @@ def with_notes(report: Report, notes: Sequence[str]) -> Report:
 def build_report(ev: Evidence, outcomes: list[Outcome], *, seed: int, timings: Timings,
                  isolation: Isolation) -> Report:
     outcomes = hint_once(outcomes)
-    tests = _tests(ev, outcomes)
+    tests = check_results(ev.spec, outcomes)
     score, max_score = sum(t.score for t in tests), sum(t.max_score for t in tests)
     passed = all(o.passed for o in outcomes)
     record, fit, stop, m = ev.record, ev.fit, ev.stop, ev.measurement
@@ -222,8 +231,6 @@ def build_report(ev: Evidence, outcomes: list[Outcome], *, seed: int, timings: T
         errors=record.errors if record else [], skipped=record.skipped if record else [],
         hints=[o.hint for o in outcomes if o.hint and not o.passed],
         notes=ev.notes + ([m.note] if m and m.note else []) + _output_notes(ev), timings=timings)
-    summary = f"{score:g}/{max_score:g} points: " + ("all checks passed" if passed else
-                                                      ", ".join(o.name for o in outcomes if not o.passed) + " failed")
-    output = "\n".join([summary, *_visible_lines(ev), graded_against(ev.spec)])
+    output = "\n".join([summary_line(outcomes, tests), *_visible_lines(ev), graded_against(ev.spec)])
     return Report(score=score, max_score=max_score, execution_time=timings.total_s, output=output, tests=tests,
                   extra_data=details)

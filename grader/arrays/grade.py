@@ -17,7 +17,7 @@ from grader.arrays.runs import ImageRun, run_on_image
 from grader.checks import Outcome, hint_once
 from grader.isolation import Isolation, Policy, choose, default_hidden
 from grader.feedback import ImagePanel
-from grader.report import CheckExtra, GradeDetails, ImageFacts, Report, TestResult, Timings
+from grader.report import GradeDetails, ImageFacts, Report, Timings
 from grader.scratch import scratch_dir, sweep
 from grader.spec import ExerciseSpec
 from grader.submission import Submission, load_submission
@@ -106,22 +106,12 @@ def _facts(ev: ArraysEvidence, run: ImageRun, seconds: float) -> ImageFacts:
                       run_s=round(seconds, 2))
 
 
-def _tests(ev: ArraysEvidence, outcomes: list[Outcome]) -> list[TestResult]:
-    tests = []
-    for number, o in enumerate(outcomes, start=1):
-        worth = ev.spec.points_for(o.id)
-        output = o.output + (f"\nHint: {o.hint}" if o.hint else "")
-        tests.append(TestResult(name=o.name, number=str(number), score=worth if o.passed else 0.0, max_score=worth,
-                                status="passed" if o.passed else "failed", output=output, tags=[o.id],
-                                extra_data=CheckExtra(check=o.id, hint=o.hint)))
-    return tests
-
-
 def arrays_report(ev: ArraysEvidence, outcomes: list[Outcome], *, seed: int, timings: Timings,
                   isolation: Isolation, seconds: list[float]) -> Report:
-    from grader.api import graded_against  # api dispatches here: imported late to keep the import graph acyclic
+    # api dispatches here: imported late to keep the import graph acyclic
+    from grader.api import check_results, graded_against, summary_line
 
-    tests = _tests(ev, outcomes)
+    tests = check_results(ev.spec, outcomes)
     score, max_score = sum(t.score for t in tests), sum(t.max_score for t in tests)
     passed = all(o.passed for o in outcomes)
     first = ev.ascent
@@ -137,9 +127,8 @@ def arrays_report(ev: ArraysEvidence, outcomes: list[Outcome], *, seed: int, tim
         isolation=isolation.value, epoch_budget=0, errors=first.record.errors if first and first.record else [],
         skipped=first.record.skipped if first and first.record else [],
         hints=[o.hint for o in outcomes if o.hint and not o.passed], notes=notes, timings=timings, images=images)
-    summary = f"{score:g}/{max_score:g} points: " + ("all checks passed" if passed else
-                                                      ", ".join(o.name for o in outcomes if not o.passed) + " failed")
     visible = [f"Note: {n}" for n in notes if n not in NOTES.values()]
     return Report(score=score, max_score=max_score, execution_time=timings.total_s,
-                  output="\n".join([summary, *visible, graded_against(ev.spec)]), tests=tests, extra_data=details)
+                  output="\n".join([summary_line(outcomes, tests), *visible, graded_against(ev.spec)]), tests=tests,
+                  extra_data=details)
 
