@@ -83,22 +83,33 @@ def check_ran(ev: ArraysEvidence) -> Outcome:
     return Outcome("ran", "Code ran", True, f"{text}; image: {asked}")
 
 
+def _ran(ev: ArraysEvidence, name: str) -> ImageRun | Outcome:
+    """The ascent run when it left its results, else the failing Outcome for check ``name``."""
+    run = ev.ascent
+    if run_problem(run, ev.rules, ev.submission) or run is None:
+        return Outcome(name, CHECK_NAMES[name], False, SEE.format("the code did not give its results", "Code ran"))
+    return run
+
+
+def _wrong_shape(run: ImageRun, rules: ArraysSpec, name: str) -> Outcome | None:
+    result = run.arrays[rules.transformed]
+    if result.shape == run.image.shape:
+        return None
+    return Outcome(name, CHECK_NAMES[name], False, f"{rules.transformed} has shape {list(result.shape)}, the image "
+                   f"{list(run.image.shape)}", f"Start from a copy of the image: {rules.transformed} = np.copy(i).")
+
+
 def _transformed(ev: ArraysEvidence, name: str) -> tuple[np.ndarray, np.ndarray, judge.Inputs] | Outcome:
     """The ascent run's i_transformed, image and inputs, or the failing Outcome for check ``name``."""
-    run, rules = ev.ascent, ev.rules
-    title = CHECK_NAMES[name]
-    if run_problem(run, rules, ev.submission) or run is None:
-        return Outcome(name, title, False, SEE.format("the code did not give its results", "Code ran"))
+    run, rules = _ran(ev, name), ev.rules
+    if isinstance(run, Outcome):
+        return run
     given, why = judge.inputs(run, rules)
     if given is None:
-        return Outcome(name, title, False, why or "", judge.DEGENERATE_HINT if judge.NOTHING_SHOWN in (why or "")
+        return Outcome(name, CHECK_NAMES[name], False, why or "", judge.DEGENERATE_HINT if judge.NOTHING_SHOWN in (why or "")
                        else f"{rules.filter} must be a 3x3 list of numbers and {rules.weight} one number, as in "
                        "the lesson.")
-    result = run.arrays[rules.transformed]
-    if result.shape != run.image.shape:
-        return Outcome(name, title, False, f"{rules.transformed} has shape {list(result.shape)}, the image "
-                       f"{list(run.image.shape)}", f"Start from a copy of the image: {rules.transformed} = np.copy(i).")
-    return result, run.image, given
+    return _wrong_shape(run, rules, name) or (run.arrays[rules.transformed], run.image, given)
 
 
 def check_convolution(ev: ArraysEvidence) -> Outcome:
@@ -121,13 +132,13 @@ def check_convolution(ev: ArraysEvidence) -> Outcome:
 
 def check_margin(ev: ArraysEvidence) -> Outcome:
     # The margin does not depend on the filter: a bad filter is said once, under the convolution check.
-    run, rules = ev.ascent, ev.rules
-    if run_problem(run, rules, ev.submission) or run is None:
-        return Outcome("margin", CHECK_NAMES["margin"], False, SEE.format("the code did not give its results", "Code ran"))
-    result, image = run.arrays[rules.transformed], run.image
-    if result.shape != image.shape:
-        return Outcome("margin", CHECK_NAMES["margin"], False, f"{rules.transformed} has shape {list(result.shape)}, "
-                       f"the image {list(image.shape)}", f"Start from a copy of the image: {rules.transformed} = np.copy(i).")
+    run = _ran(ev, "margin")
+    if isinstance(run, Outcome):
+        return run
+    wrong = _wrong_shape(run, ev.rules, "margin")
+    if wrong:
+        return wrong
+    result, image = run.arrays[ev.rules.transformed], run.image
     rim = np.ones(image.shape, dtype=bool)
     rim[1:-1, 1:-1] = False
     ok = judge.close(result[rim], image[rim], ev.rules.tolerance)
