@@ -261,8 +261,9 @@ def check_stopped(ev: Evidence) -> Outcome:
         return Outcome("stopped", name, False, why)
     fit, first, stop = ev.fit, ev.first_met, ev.stop
     assert fit is not None
-    if _goal_missing(ev):  # the cause and its fix are said once, under the budget check
-        return Outcome("stopped", name, False, f"not judged: {_goal_missing(ev)[0]} (see '{_budget_name(ev)}')")  # type: ignore[index]
+    missing = _goal_missing(ev)
+    if missing:  # the cause and its fix are said once, under the budget check
+        return Outcome("stopped", name, False, f"not judged: {missing[0]} (see '{_budget_name(ev)}')")
     values, word, t = ev.goal_values(), _word(ev), goal.threshold
     if stop is None:
         if fit.error:

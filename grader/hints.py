@@ -4,6 +4,7 @@ from __future__ import annotations
 import difflib
 import re
 
+from grader.metric_kinds import legacy_aliases
 from grader.architecture import KIND_CLASSES, describe_rules, layers_of, missing_flatten
 from grader.evidence import ACCURACY_KEYS, Evidence
 from grader.protocol import CellError
@@ -156,7 +157,7 @@ def _logged(ev: Evidence) -> set[str]:
     fit = ev.fit
     keys = set(fit.epochs[-1].metrics) if fit and fit.epochs else set()
     if ev.spec.training.legacy_metric_names:
-        keys |= {old for new, old in (("accuracy", "acc"), ("val_accuracy", "val_acc")) if new in keys}
+        keys |= legacy_aliases(keys)
     return keys
 
 

@@ -111,8 +111,7 @@ def _infer_fit(fit: FitRecord, scratch: Path, raw: np.ndarray) -> preprocessing.
         raise preprocessing.PreprocessingUnknown(_infer_problem(fit))
     try:
         sample = preprocessing.load_sample(folder / "x_sample.npy")
-        rows_of = (preprocessing.spread_rows(fit.x_shape[0], preprocessing.SAMPLE_ROWS)
-                   if fit.x_kind == "array" and fit.x_shape else None)  # where the run took its sample
+        rows_of = preprocessing.sampled_rows(fit.x_kind, fit.x_shape)  # where the run took its sample
         return preprocessing.infer(sample, raw, dtype=fit.x_dtype, source=fit.sample_source, rows_of=rows_of)
     except preprocessing.PreprocessingUnknown:
         raise

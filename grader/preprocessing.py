@@ -64,6 +64,12 @@ def spread_rows(n: int, rows: int) -> np.ndarray:
     return np.unique(np.linspace(0, max(n - 1, 0), min(n, rows)).round().astype(np.int64))
 
 
+def sampled_rows(kind: str, shape: list[int] | None) -> np.ndarray | None:
+    """The rows of fit's inputs the run's sample holds: spread over arrays (``spread_rows``); None for datasets and
+    generators, whose sample is the first examples they yielded. The run samples and the grader aligns by this."""
+    return spread_rows(shape[0], SAMPLE_ROWS) if kind == "array" and shape else None
+
+
 def infer(sample: np.ndarray, raw: np.ndarray, *, dtype: str | None = None, source: str | None = None,
           rows_of: np.ndarray | None = None) -> Preprocessing:
     """Fit ``sample = scale * raw + offset``: row by row when the data kept its order (``rows_of``: the rows of the

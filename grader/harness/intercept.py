@@ -22,6 +22,7 @@ from grader.harness.capture import EpochOutput
 from grader.harness.model_facts import (EpochLedger, dense_on_images, metric_classes, sample_accuracy,
                                          traced_graph)
 from grader.harness.sampling import Sample, take_sample
+from grader.metric_kinds import LEGACY_NAMES
 from grader.harness.state import RunState
 from grader.protocol import CallbackInfo, LayerInfo, StopEvent
 
@@ -42,10 +43,6 @@ class BudgetExhausted(RuntimeError):
 
     An ordinary exception: catching it gains nothing (nothing was trained), and code after it still runs.
     """
-
-
-# TensorFlow 1 logged metrics=['accuracy'] as 'acc'; course copies of the lesson still read that name.
-LEGACY_NAMES = {"accuracy": "acc", "val_accuracy": "val_acc"}
 
 
 def with_legacy_names(logs: dict[str, Any]) -> dict[str, Any]:

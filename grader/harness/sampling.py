@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from grader.preprocessing import SAMPLE_ROWS, spread_rows
+from grader.preprocessing import SAMPLE_ROWS, sampled_rows, spread_rows
 
 MAX_BATCHES = 64
 
@@ -33,7 +33,7 @@ class Sample:
     @property
     def rows_of(self) -> np.ndarray | None:
         """The rows of the arrays passed to fit that the sample holds (None: the first rows a dataset yielded)."""
-        return spread_rows(self.shape[0], SAMPLE_ROWS) if self.kind == "array" and self.shape else None
+        return sampled_rows(self.kind, self.shape)
 
     @property
     def per_example(self) -> list[int] | None:
@@ -137,7 +137,7 @@ def take_sample(x: Any, y: Any, folder: Path) -> Sample:
     try:
         if kind == "array":
             sample.shape, sample.dtype = [int(d) for d in x.shape], str(getattr(x, "dtype", ""))
-            at = spread_rows(len(x), SAMPLE_ROWS)
+            at = spread_rows(len(x), SAMPLE_ROWS)  # what sampled_rows says the grader will align with
             rows = np.stack([np.asarray(x[int(i)]) for i in at]) if len(at) else np.asarray(x[:0])
             labels = np.stack([np.asarray(y[int(i)]) for i in at]) if y is not None and len(at) else None
         elif kind in ("tf.data dataset", "PyDataset", "generator"):
